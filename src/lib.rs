@@ -1,0 +1,1 @@
+//! napi layer (work in progress)
