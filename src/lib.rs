@@ -1,1 +1,19 @@
-//! napi layer (work in progress)
+//! The napi layer of baileys-auth-native: converts between JavaScript values
+//! and the pure-Rust core (`baileys_auth_core`) and settles promises. No
+//! codec, naming or file logic lives here.
+//!
+//! - [`auth_state`]: the exported functions and the `NativeAuthStore` class.
+//! - [`js_to_value`] / [`value_to_js`]: JavaScript values ⇄ the core's values.
+//! - [`settle`]: promises settled from the worker threads.
+//! - [`errors`]: core errors as JavaScript errors.
+//! - [`js`], [`realm`]: raw Node-API helpers and cached built-ins.
+
+#![deny(clippy::all)]
+
+mod auth_state;
+mod errors;
+mod js;
+mod js_to_value;
+mod realm;
+mod settle;
+mod value_to_js;

@@ -1,5 +1,19 @@
 //! The pure-Rust core of baileys-auth-native. Nothing here knows about napi:
 //! the napi layer (`../src`) converts JavaScript values to and from
-//! [`codec::Value`] and forwards calls here.
+//! [`codec::Value`] and forwards calls to [`auth_store::AuthStore`].
+//!
+//! - [`codec`]: Baileys' file format (JSON + BufferJSON), both lines' readers.
+//! - [`naming`]: key file names (`fixFileName`).
+//! - [`store`]: folder, atomic writes, I/O layer with fault injection.
+//! - [`scheduler`]: the worker pool and per-file ordering.
+//! - [`lock`]: one owner process per folder.
+//! - [`creds`], [`xeddsa`]: fresh credentials.
 
+pub mod auth_store;
 pub mod codec;
+pub mod creds;
+pub mod lock;
+pub mod naming;
+pub mod scheduler;
+pub mod store;
+pub mod xeddsa;

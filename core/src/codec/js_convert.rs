@@ -11,6 +11,7 @@ const NO_PRIMITIVE: ReviveError = ReviveError { message: "Cannot convert object 
 /// `ToNumber` of a parsed value.
 pub fn to_number(v: &Value) -> Result<f64, ReviveError> {
   Ok(match v {
+    Value::Undefined => f64::NAN,
     Value::Null => 0.0,
     Value::Bool(b) => *b as u8 as f64,
     Value::Number(n) => *n,
@@ -36,7 +37,7 @@ fn to_primitive_string(v: &Value) -> Result<String, ReviveError> {
           out.push(',');
         }
         match item {
-          Value::Null => {}
+          Value::Null | Value::Undefined => {}
           other => out.push_str(&to_js_string(other)?),
         }
       }
@@ -56,6 +57,7 @@ fn to_primitive_string(v: &Value) -> Result<String, ReviveError> {
 /// `ToString` of a parsed value.
 pub fn to_js_string(v: &Value) -> Result<String, ReviveError> {
   Ok(match v {
+    Value::Undefined => "undefined".to_owned(),
     Value::Null => "null".to_owned(),
     Value::Bool(b) => b.to_string(),
     Value::Number(n) => {

@@ -10,6 +10,10 @@ use super::js_string::JsString;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+  /// Only as an own property's value (`initAuthCreds` has keys whose value is
+  /// `undefined`); the writer skips it in objects and writes `null` in arrays,
+  /// as `JSON.stringify` does.
+  Undefined,
   Null,
   Bool(bool),
   Number(f64),
@@ -90,7 +94,7 @@ impl Value {
   /// JavaScript truthiness (`!!value`) of a value of this model.
   pub fn is_truthy(&self) -> bool {
     match self {
-      Value::Null => false,
+      Value::Undefined | Value::Null => false,
       Value::Bool(b) => *b,
       Value::Number(n) => *n != 0.0 && !n.is_nan(),
       Value::String(s) => !s.is_empty(),

@@ -14,7 +14,7 @@ use super::value::Value;
 /// Serializes a value the way Baileys' writer does, appending to `out`.
 pub fn write_json(value: &Value, out: &mut Vec<u8>) {
   match value {
-    Value::Null => out.extend_from_slice(b"null"),
+    Value::Undefined | Value::Null => out.extend_from_slice(b"null"),
     Value::Bool(true) => out.extend_from_slice(b"true"),
     Value::Bool(false) => out.extend_from_slice(b"false"),
     Value::Number(n) => {
@@ -43,10 +43,15 @@ pub fn write_json(value: &Value, out: &mut Vec<u8>) {
     }
     Value::Object(obj) => {
       out.push(b'{');
-      for (i, (key, item)) in obj.entries.iter().enumerate() {
-        if i > 0 {
+      let mut first = true;
+      for (key, item) in obj.entries.iter() {
+        if matches!(item, Value::Undefined) {
+          continue;
+        }
+        if !first {
           out.push(b',');
         }
+        first = false;
         write_string(key, out);
         out.push(b':');
         write_json(item, out);

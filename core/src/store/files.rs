@@ -1,0 +1,160 @@
+//! One file at a time: read, atomic write, delete, and moving a corrupt file aside.
+//!
+//! The write protocol: a new temporary dot-file in the same folder with a
+//! unique name (pid and counter, never ending in `.json`), created
+//! `O_CREAT|O_EXCL|O_NOFOLLOW` with mode 0600, fully written, fsynced when
+//! asked, closed, then renamed over the target. The old file is never moved
+//! away first, so at every instant the target holds either the old bytes or
+//! the new ones. On any failure the temporary file is removed and the target
+//! is untouched.
+
+use std::ffi::CString;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::error::StoreError;
+use super::folder::Folder;
+use crate::naming::NAME_MAX;
+
+/// Largest file we read. Real key files are kilobytes; a bigger file is
+/// treated as corrupt rather than read into memory.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+const TEMP_PREFIX: &str = ".baileys-auth-tmp-";
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn cstr(name: &str) -> Result<CString, io::Error> {
+  CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// A fresh temporary name: `.baileys-auth-tmp-<pid>-<counter>`.
+pub fn temp_name() -> String {
+  format!("{TEMP_PREFIX}{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The pid in one of our temporary names, or `None` for any other name.
+pub fn temp_name_pid(name: &str) -> Option<u32> {
+  let rest = name.strip_prefix(TEMP_PREFIX)?;
+  let (pid, counter) = rest.split_once('-')?;
+  if pid.is_empty() || counter.is_empty() || !counter.bytes().all(|b| b.is_ascii_digit()) {
+    return None;
+  }
+  pid.parse().ok()
+}
+
+/// Reads a whole file; `Ok(None)` when it does not exist.
+pub fn read(folder: &Folder, name: &str, out: &mut Vec<u8>) -> Result<Option<()>, StoreError> {
+  let path_err = |syscall, e| StoreError::io(syscall, folder.file_path(name), e);
+  let c = cstr(name).map_err(|e| path_err("open", e))?;
+  let fd = match folder.io.open_read(folder.dir_fd(), &c) {
+    Ok(fd) => fd,
+    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+    Err(e) => return Err(path_err("open", e)),
+  };
+  folder.io.read_to_end(&fd, MAX_FILE_SIZE, out).map_err(|e| path_err("read", e))?;
+  Ok(Some(()))
+}
+
+/// Replaces `name` with `bytes` atomically (the protocol above).
+pub fn write_atomic(folder: &Folder, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+  let io = folder.io.as_ref();
+  let dir = folder.dir_fd();
+  let tmp = temp_name();
+  let tmp_c = cstr(&tmp).map_err(|e| StoreError::io("open", folder.file_path(&tmp), e))?;
+  let target_c = cstr(name).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
+  let fd = io.create_new(dir, &tmp_c).map_err(|e| StoreError::io("open", folder.file_path(&tmp), e))?;
+  let written = io
+    .write_all(&fd, bytes)
+    .map_err(|e| StoreError::io("write", folder.file_path(&tmp), e))
+    .and_then(|()| {
+      if folder.options.fsync {
+        // Never retried: after a failed fsync the page cache may already have
+        // dropped the dirty pages, so a second fsync could "succeed" on nothing.
+        io.fsync(&fd).map_err(|e| StoreError::io("fsync", folder.file_path(&tmp), e))
+      } else {
+        Ok(())
+      }
+    });
+  let closed = io.close(fd).map_err(|e| StoreError::io("close", folder.file_path(&tmp), e));
+  let result = written.and(closed).and_then(|()| {
+    io.rename(dir, &tmp_c, &target_c).map_err(|e| StoreError::io("rename", folder.file_path(name), e))
+  });
+  if result.is_err() {
+    let _ = io.unlink(dir, &tmp_c);
+  }
+  result
+}
+
+/// Removes `name`; a missing file is not an error.
+pub fn delete(folder: &Folder, name: &str) -> Result<(), StoreError> {
+  let c = cstr(name).map_err(|e| StoreError::io("unlink", folder.file_path(name), e))?;
+  match folder.io.unlink(folder.dir_fd(), &c) {
+    Ok(()) => Ok(()),
+    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+    Err(e) => Err(StoreError::io("unlink", folder.file_path(name), e)),
+  }
+}
+
+/// Moves a file that cannot be read aside as `<name>.corrupt-<unix-ms>`,
+/// keeping its bytes; returns the new name.
+pub fn move_aside(folder: &Folder, name: &str) -> Result<String, StoreError> {
+  let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+  let suffix = format!(".corrupt-{ms}");
+  let mut base = name.to_owned();
+  while base.len() + suffix.len() > NAME_MAX {
+    base.pop();
+  }
+  let aside = format!("{base}{suffix}");
+  let from = cstr(name).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
+  let to = cstr(&aside).map_err(|e| StoreError::io("rename", folder.file_path(&aside), e))?;
+  folder.io.rename(folder.dir_fd(), &from, &to).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
+  Ok(aside)
+}
+
+/// Removes temporary files left by killed processes. With the folder's lock
+/// held, no other process writes here, so every temporary file of another pid
+/// is stale; without it, only those whose process is gone.
+pub fn remove_stale_temps(folder: &Folder) -> usize {
+  let Ok(entries) = std::fs::read_dir(&folder.path) else {
+    return 0;
+  };
+  let own = std::process::id();
+  let mut removed = 0;
+  for entry in entries.flatten() {
+    let name = entry.file_name();
+    let Some(name) = name.to_str() else { continue };
+    let Some(pid) = temp_name_pid(name) else { continue };
+    if pid == own || (!folder.holds_lock() && process_alive(pid)) {
+      continue;
+    }
+    if let Ok(c) = cstr(name) {
+      if folder.io.unlink(folder.dir_fd(), &c).is_ok() {
+        removed += 1;
+      }
+    }
+  }
+  removed
+}
+
+fn process_alive(pid: u32) -> bool {
+  let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+  r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn temp_names_are_recognised_and_never_json() {
+    let t = temp_name();
+    assert!(t.starts_with('.'));
+    assert!(!t.ends_with(".json"));
+    assert_eq!(temp_name_pid(&t), Some(std::process::id()));
+    assert_eq!(temp_name_pid("creds.json"), None);
+    assert_eq!(temp_name_pid(".baileys-auth-tmp-12-x"), None);
+    assert_eq!(temp_name_pid(".baileys-auth.lock"), None);
+  }
+}

@@ -1,0 +1,357 @@
+//! The exports behind `useMultiFileAuthState`: open a folder, and the store's
+//! `get`, `set` and `saveCreds`. Each converts its JavaScript arguments on the
+//! calling thread, queues one batch on the core's worker pool, and returns a
+//! promise that the worker's result settles (see [`crate::settle`]). Bad
+//! arguments give a rejected promise, never a synchronous throw, as Baileys'
+//! async functions do.
+
+use std::sync::Arc;
+
+use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, OpenedCreds, SetOp, APP_STATE_SYNC_KEY};
+use baileys_auth_core::codec::{Flavor, JsString};
+use baileys_auth_core::naming::CREDS_FILE;
+use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+
+use crate::errors::store_error;
+use crate::js::{Js, JsErr, JsResult, Type, Val};
+use crate::js_to_value::Walker;
+use crate::realm::realm;
+use crate::settle::{self, Pending};
+use crate::value_to_js::{string, to_js};
+
+fn raw<'a>(js: &Js, v: Val) -> Unknown<'a> {
+  unsafe { Unknown::from_raw_unchecked(js.env, v) }
+}
+
+/// Runs `body`, turning any failure into a rejected promise.
+fn promise_or_rejection<'a>(env: &Env, body: impl FnOnce(&Js) -> JsResult<Val>) -> Result<Unknown<'a>> {
+  let js = Js::new(env.raw());
+  let promise = match body(&js) {
+    Ok(p) => p,
+    Err(e) => {
+      let err = js.error_value(e);
+      settle::settled(&js, Err(err)).map_err(|_| Error::from_reason("cannot create a promise"))?
+    }
+  };
+  Ok(raw(&js, promise))
+}
+
+/// Settles `pending` with a store result.
+fn settle_with<T: Send + 'static>(
+  pending: Pending,
+  build: impl FnOnce(&Js, T) -> JsResult<Val> + Send + 'static,
+) -> impl FnOnce(std::result::Result<T, StoreError>) + Send + 'static {
+  move |result| {
+    pending.settle(Box::new(move |js: &Js| {
+      let realm = realm(js).map_err(|e| js.error_value(e))?;
+      match result {
+        Ok(v) => build(js, v).map_err(|e| js.error_value(e)),
+        Err(e) => Err(store_error(js, &realm, &e)),
+      }
+    }))
+  }
+}
+
+fn parse_options(js: &Js, options: Option<Val>) -> JsResult<OpenOptions> {
+  let mut out = OpenOptions::default();
+  let Some(opts) = options else { return Ok(out) };
+  if matches!(js.type_of(opts)?, Type::Undefined | Type::Null) {
+    return Ok(out);
+  }
+  if js.type_of(opts)? != Type::Object {
+    return Err(JsErr::Type("options must be an object".into()));
+  }
+  let flavor = js.get_named(opts, c"flavor")?;
+  match js.type_of(flavor)? {
+    Type::Undefined => {}
+    Type::String => {
+      let name = js.utf8_lossy(flavor)?;
+      out.flavor = Flavor::from_name(&name)
+        .ok_or_else(|| JsErr::Type(format!("options.flavor must be 'v6', 'v7' or 'any', not '{name}'")))?;
+    }
+    _ => return Err(JsErr::Type("options.flavor must be 'v6', 'v7' or 'any'".into())),
+  }
+  let fsync = js.get_named(opts, c"fsync")?;
+  out.fsync = js.truthy(fsync)?;
+  let lock = js.get_named(opts, c"lock")?;
+  if js.type_of(lock)? != Type::Undefined {
+    out.lock = js.truthy(lock)?;
+  }
+  Ok(out)
+}
+
+fn flavor_arg(js: &Js, flavor: Option<Val>) -> JsResult<Flavor> {
+  match flavor {
+    None => Ok(Flavor::Any),
+    Some(v) => match js.type_of(v)? {
+      Type::Undefined | Type::Null => Ok(Flavor::Any),
+      Type::String => {
+        let name = js.utf8_lossy(v)?;
+        Flavor::from_name(&name).ok_or_else(|| JsErr::Type(format!("flavor must be 'v6', 'v7' or 'any', not '{name}'")))
+      }
+      _ => Err(JsErr::Type("flavor must be 'v6', 'v7' or 'any'".into())),
+    },
+  }
+}
+
+/// `initAuthCreds(flavor?)`: fresh credentials, v7's key set unless `'v6'`.
+#[napi(js_name = "initAuthCreds", catch_unwind)]
+pub fn init_auth_creds<'a>(env: &'a Env, flavor: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  let js = Js::new(env.raw());
+  let flavor = flavor_arg(&js, flavor.map(|f| f.value().value)).map_err(|e| throw(&js, e))?;
+  let creds = baileys_auth_core::creds::init_auth_creds(flavor);
+  let v = to_js(&js, &creds).map_err(|e| throw(&js, e))?;
+  Ok(raw(&js, v))
+}
+
+/// Throws a [`JsErr`] from a synchronous export.
+fn throw(js: &Js, e: JsErr) -> Error {
+  let v = js.error_value(e);
+  unsafe { sys::napi_throw(js.env, v) };
+  Error::new(Status::PendingException, "")
+}
+
+/// Registers the JavaScript wrapper's error classes.
+#[napi(js_name = "setErrorClasses", catch_unwind)]
+pub fn set_error_classes(env: &Env, corrupt: Unknown<'_>, locked: Unknown<'_>) -> Result<()> {
+  let js = Js::new(env.raw());
+  crate::realm::set_error_classes(&js, corrupt.value().value, locked.value().value).map_err(|e| throw(&js, e))
+}
+
+/// `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`.
+#[napi(js_name = "openAuthState", catch_unwind)]
+pub fn open_auth_state<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let folder = folder.value().value;
+    if js.type_of(folder)? != Type::String {
+      return Err(JsErr::Type("The \"folder\" argument must be of type string".into()));
+    }
+    let display = js.utf8_lossy(folder)?;
+    let options = parse_options(js, options.map(|o| o.value().value))?;
+    realm(js)?;
+    let (pending, promise) = settle::begin(js)?;
+    AuthStore::open(
+      display,
+      options,
+      Arc::new(RealIo),
+      Box::new(settle_with(pending, |js: &Js, (store, creds): (AuthStore, OpenedCreds)| {
+        let (creds, created) = match creds {
+          OpenedCreds::Loaded(v) => (v, false),
+          OpenedCreds::Fresh(v) => (v, true),
+        };
+        let out = js.object()?;
+        let native = NativeAuthStore { store };
+        let native = unsafe { NativeAuthStore::to_napi_value(js.env, native) }.map_err(|e| JsErr::Error(e.reason.clone()))?;
+        js.set_named(out, c"store", native)?;
+        js.set_named(out, c"creds", to_js(js, &creds)?)?;
+        js.set_named(out, c"created", js.bool_value(created)?)?;
+        Ok(out)
+      })),
+    );
+    Ok(promise)
+  })
+}
+
+/// An open auth folder, as the JavaScript wrapper sees it.
+#[napi]
+pub struct NativeAuthStore {
+  store: AuthStore,
+}
+
+/// A `napi_ref` kept across the asynchronous part of a call and released
+/// when the call settles.
+struct HeldRef(sys::napi_ref);
+unsafe impl Send for HeldRef {}
+
+impl HeldRef {
+  fn new(js: &Js, v: Option<Val>) -> JsResult<Option<HeldRef>> {
+    match v {
+      Some(v) if !matches!(js.type_of(v)?, Type::Undefined | Type::Null) => Ok(Some(HeldRef(js.create_reference(v)?))),
+      _ => Ok(None),
+    }
+  }
+
+  /// The value, releasing the reference.
+  fn take(self, js: &Js) -> JsResult<Val> {
+    let v = js.reference_value(self.0);
+    js.delete_reference(self.0);
+    v
+  }
+}
+
+#[napi]
+impl NativeAuthStore {
+  /// The folder's canonical path.
+  #[napi(getter)]
+  pub fn folder(&self) -> String {
+    self.store.folder().path.to_string_lossy().into_owned()
+  }
+
+  /// `keys.get(type, ids)`. With `appStateClass` (Baileys'
+  /// `proto.Message.AppStateSyncKeyData`), app-state keys come back through
+  /// its `fromObject`; without it, as an equal plain object. Warnings about
+  /// unreadable files go to `logger.warn`.
+  #[napi(catch_unwind)]
+  pub fn get<'a>(
+    &self,
+    env: &'a Env,
+    key_type: Unknown<'a>,
+    ids: Unknown<'a>,
+    app_state_class: Option<Unknown<'a>>,
+    logger: Option<Unknown<'a>>,
+  ) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let key_type = js.to_string(key_type.value().value)?;
+      let key_type = js.utf8_lossy(key_type)?;
+      let ids = ids.value().value;
+      if !js.is_array(ids)? {
+        return Err(JsErr::Type("ids.map is not a function".into()));
+      }
+      let n = js.array_length(ids)?;
+      let mut id_keys: Vec<JsString> = Vec::with_capacity(n as usize);
+      let mut id_names: Vec<String> = Vec::with_capacity(n as usize);
+      for i in 0..n {
+        let id = js.to_string(js.get_element(ids, i)?)?;
+        let units = js.utf16(id)?;
+        let key = JsString::from_utf16(units);
+        id_names.push(key.to_string_lossy());
+        id_keys.push(key);
+      }
+      let app_state_class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
+      let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
+      let wants_class = key_type == APP_STATE_SYNC_KEY && app_state_class.is_some();
+      let (pending, promise) = settle::begin(js)?;
+      store.get(
+        &key_type,
+        id_names,
+        !wants_class,
+        Box::new(settle_with(pending, move |js: &Js, reads: Vec<KeyRead>| {
+          let class = app_state_class.map(|r| r.take(js)).transpose()?;
+          let logger = logger.map(|r| r.take(js)).transpose()?;
+          let from_object = match class {
+            Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
+            _ => None,
+          };
+          let out = js.object()?;
+          for (key, read) in id_keys.iter().zip(reads) {
+            if let (Some(msg), Some(logger)) = (&read.warning, logger) {
+              warn(js, logger, msg);
+            }
+            let value = match &read.value {
+              None => js.null()?,
+              Some(v) => {
+                let built = to_js(js, v)?;
+                match from_object {
+                  Some((class, f)) if v.is_truthy() => js.call(f, class, &[built])?,
+                  _ => built,
+                }
+              }
+            };
+            js.set(out, string(js, key)?, value)?;
+          }
+          Ok(out)
+        })),
+      );
+      Ok(promise)
+    })
+  }
+
+  /// `keys.set(data)`: for each `type` and `id` (as `for…in` visits them), a
+  /// truthy value is written and a falsy one deleted.
+  #[napi(catch_unwind)]
+  pub fn set<'a>(&self, env: &'a Env, data: Unknown<'a>) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let ops = set_ops(js, data.value().value)?;
+      let (pending, promise) = settle::begin(js)?;
+      store.set(ops, Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
+      Ok(promise)
+    })
+  }
+
+  /// `saveCreds()`: writes `creds` as it is at this moment.
+  #[napi(js_name = "saveCreds", catch_unwind)]
+  pub fn save_creds<'a>(&self, env: &'a Env, creds: Unknown<'a>) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let realm = realm(js)?;
+      let value = Walker::new(*js, &realm)
+        .walk_root(creds.value().value)?
+        .ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
+      let (pending, promise) = settle::begin(js)?;
+      store.set(
+        vec![SetOp::Write { name: CREDS_FILE.to_owned(), value }],
+        Box::new(settle_with(pending, |js: &Js, ()| js.undefined())),
+      );
+      Ok(promise)
+    })
+  }
+}
+
+fn warn(js: &Js, logger: Val, message: &str) {
+  let result = (|| -> JsResult<()> {
+    let f = js.get_named(logger, c"warn")?;
+    if js.type_of(f)? == Type::Function {
+      js.call(f, logger, &[js.str_utf8(message)?])?;
+    }
+    Ok(())
+  })();
+  if result.is_err() {
+    // A throwing logger must not lose the data the call read.
+    js.take_exception();
+  }
+}
+
+/// Baileys' `set`: `for (type in data) for (id in data[type])`, truthy values
+/// written, falsy deleted. Every value is converted before anything is queued,
+/// so a value that cannot be stored fails the call without writing anything.
+fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
+  let mut ops = Vec::new();
+  if matches!(js.type_of(data)?, Type::Undefined | Type::Null) {
+    return Ok(ops);
+  }
+  let realm = realm(js)?;
+  let mut walker = Walker::new(*js, &realm);
+  let data = js.to_object(data)?;
+  let types = js.for_in_keys(data)?;
+  for t in 0..js.array_length(types)? {
+    let type_key = js.get_element(types, t)?;
+    let category = js.get(data, type_key)?;
+    if matches!(js.type_of(category)?, Type::Undefined | Type::Null) {
+      continue;
+    }
+    let key_type = js.utf8_lossy(type_key)?;
+    let category = js.to_object(category)?;
+    let ids = js.for_in_keys(category)?;
+    for i in 0..js.array_length(ids)? {
+      let mut scope = std::ptr::null_mut();
+      unsafe { sys::napi_open_handle_scope(js.env, &mut scope) };
+      let op = (|| -> JsResult<Option<SetOp>> {
+        let id_key = js.get_element(ids, i)?;
+        let id = js.utf8_lossy(id_key)?;
+        let value = js.get(category, id_key)?;
+        if js.truthy(value)? {
+          let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Type(e.to_string()))?;
+          let value = walker.walk_root(value)?.ok_or_else(|| {
+            JsErr::Type(format!(
+              "The \"data\" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received undefined (value of {key_type} {id} is not serializable)"
+            ))
+          })?;
+          Ok(Some(SetOp::Write { name, value }))
+        } else {
+          // A name no file can have is a missing file: nothing to delete.
+          Ok(key_name_for_write(&key_type, &id).ok().map(|name| SetOp::Delete { name }))
+        }
+      })();
+      unsafe { sys::napi_close_handle_scope(js.env, scope) };
+      if let Some(op) = op? {
+        ops.push(op);
+      }
+    }
+  }
+  Ok(ops)
+}

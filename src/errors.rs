@@ -1,0 +1,65 @@
+//! Store errors as JavaScript errors: I/O errors shaped like Node's own
+//! (`code`, `errno`, `syscall`, `path`), and the wrapper's typed classes for a
+//! corrupt credentials file and a folder owned by another process.
+
+use baileys_auth_core::store::StoreError;
+
+use crate::js::{Js, JsResult, Val};
+use crate::realm::Realm;
+
+pub fn store_error(js: &Js, realm: &Realm, e: &StoreError) -> Val {
+  build(js, realm, e).unwrap_or_else(|err| js.error_value(err))
+}
+
+fn build(js: &Js, realm: &Realm, e: &StoreError) -> JsResult<Val> {
+  let message = e.to_string();
+  let err = match e {
+    StoreError::Corrupt { path, cause } => {
+      let err = typed(js, realm.corrupt_error, "AuthFileCorruptError", &message)?;
+      js.set_named(err, c"path", js.str_utf8(&path.to_string_lossy())?)?;
+      let cause_msg = js.str_utf8(&cause.to_string())?;
+      let cause = js.new_instance(realm.syntax_error, &[cause_msg])?;
+      js.set_named(err, c"cause", cause)?;
+      err
+    }
+    StoreError::Locked { folder, pid } => {
+      let err = typed(js, realm.locked_error, "AuthFolderLockedError", &message)?;
+      js.set_named(err, c"folder", js.str_utf8(&folder.to_string_lossy())?)?;
+      let pid = match pid {
+        Some(p) => js.double(*p as f64)?,
+        None => js.null()?,
+      };
+      js.set_named(err, c"pid", pid)?;
+      err
+    }
+    StoreError::BadName { .. } | StoreError::Invalid { .. } => js.type_error(&message)?,
+    StoreError::Io { syscall, path, .. } => {
+      let err = js.error(&message)?;
+      js.set_named(err, c"syscall", js.str_utf8(syscall)?)?;
+      js.set_named(err, c"path", js.str_utf8(&path.to_string_lossy())?)?;
+      err
+    }
+    StoreError::NotADirectory { .. } | StoreError::Internal { .. } => js.error(&message)?,
+  };
+  if let Some(code) = e.code() {
+    js.set_named(err, c"code", js.str_utf8(code)?)?;
+  }
+  if let Some(errno) = e.errno() {
+    // Node's fs errors carry the negated errno.
+    js.set_named(err, c"errno", js.double(-(errno as f64))?)?;
+  }
+  Ok(err)
+}
+
+/// An instance of a registered error class, or a plain `Error` with its `name`.
+fn typed(js: &Js, class: Option<Val>, name: &str, message: &str) -> JsResult<Val> {
+  let msg = js.str_utf8(message)?;
+  match class {
+    Some(c) => js.new_instance(c, &[msg]),
+    None => {
+      let err = js.error(message)?;
+      js.set_named(err, c"name", js.str_utf8(name)?)?;
+      Ok(err)
+    }
+  }
+}

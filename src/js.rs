@@ -1,0 +1,426 @@
+//! Thin, checked wrappers over the raw Node-API calls the binding needs.
+//!
+//! The binding talks to Node-API directly rather than through napi-rs'
+//! higher-level types, because matching `JSON.stringify` exactly needs calls
+//! those types make in other ways (own-only enumerable keys, `[[Get]]` with
+//! getters, data properties defined without `[[Set]]`, typed-array kinds).
+
+use std::ffi::CStr;
+use std::ptr;
+
+use napi::sys;
+
+/// Why a call into JavaScript did not give a value.
+#[derive(Debug)]
+pub enum JsErr {
+  /// A JavaScript exception is pending (thrown by user code, a getter, `toJSON`…).
+  Pending,
+  Type(String),
+  Range(String),
+  Error(String),
+}
+
+pub type JsResult<T> = Result<T, JsErr>;
+
+#[derive(Clone, Copy)]
+pub struct Js {
+  pub env: sys::napi_env,
+}
+
+pub type Val = sys::napi_value;
+
+/// `typeof`, as Node-API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+  Undefined,
+  Null,
+  Boolean,
+  Number,
+  String,
+  Symbol,
+  Object,
+  Function,
+  External,
+  BigInt,
+}
+
+impl Js {
+  pub fn new(env: sys::napi_env) -> Js {
+    Js { env }
+  }
+
+  pub fn check(&self, status: sys::napi_status) -> JsResult<()> {
+    if status == sys::Status::napi_ok {
+      return Ok(());
+    }
+    let mut pending = false;
+    unsafe { sys::napi_is_exception_pending(self.env, &mut pending) };
+    if pending || status == sys::Status::napi_pending_exception {
+      return Err(JsErr::Pending);
+    }
+    Err(JsErr::Error(format!("Node-API call failed (status {status})")))
+  }
+
+  pub fn type_of(&self, v: Val) -> JsResult<Type> {
+    let mut t = 0;
+    self.check(unsafe { sys::napi_typeof(self.env, v, &mut t) })?;
+    Ok(match t {
+      sys::ValueType::napi_undefined => Type::Undefined,
+      sys::ValueType::napi_null => Type::Null,
+      sys::ValueType::napi_boolean => Type::Boolean,
+      sys::ValueType::napi_number => Type::Number,
+      sys::ValueType::napi_string => Type::String,
+      sys::ValueType::napi_symbol => Type::Symbol,
+      sys::ValueType::napi_object => Type::Object,
+      sys::ValueType::napi_function => Type::Function,
+      sys::ValueType::napi_bigint => Type::BigInt,
+      _ => Type::External,
+    })
+  }
+
+  /// `obj[name]`: a full `[[Get]]` (prototype chain, getters).
+  pub fn get_named(&self, obj: Val, name: &CStr) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_named_property(self.env, obj, name.as_ptr(), &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn get(&self, obj: Val, key: Val) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_property(self.env, obj, key, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn get_element(&self, obj: Val, index: u32) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_element(self.env, obj, index, &mut out) })?;
+    Ok(out)
+  }
+
+  /// `obj[key] = value` (`[[Set]]`).
+  pub fn set(&self, obj: Val, key: Val, value: Val) -> JsResult<()> {
+    self.check(unsafe { sys::napi_set_property(self.env, obj, key, value) })
+  }
+
+  pub fn set_named(&self, obj: Val, name: &CStr, value: Val) -> JsResult<()> {
+    self.check(unsafe { sys::napi_set_named_property(self.env, obj, name.as_ptr(), value) })
+  }
+
+  pub fn set_element(&self, arr: Val, index: u32, value: Val) -> JsResult<()> {
+    self.check(unsafe { sys::napi_set_element(self.env, arr, index, value) })
+  }
+
+  pub fn is_array(&self, v: Val) -> JsResult<bool> {
+    let mut b = false;
+    self.check(unsafe { sys::napi_is_array(self.env, v, &mut b) })?;
+    Ok(b)
+  }
+
+  pub fn array_length(&self, v: Val) -> JsResult<u32> {
+    let mut n = 0;
+    self.check(unsafe { sys::napi_get_array_length(self.env, v, &mut n) })?;
+    Ok(n)
+  }
+
+  /// The bytes of a `Uint8Array` (including `Buffer`), or `None` for any
+  /// other value. (`napi_is_buffer` cannot tell: it is true for every view.)
+  pub fn uint8_bytes(&self, v: Val) -> JsResult<Option<&[u8]>> {
+    let mut is_ta = false;
+    self.check(unsafe { sys::napi_is_typedarray(self.env, v, &mut is_ta) })?;
+    if !is_ta {
+      return Ok(None);
+    }
+    let mut kind = 0;
+    let mut len = 0usize;
+    let mut data = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    let mut offset = 0usize;
+    self.check(unsafe { sys::napi_get_typedarray_info(self.env, v, &mut kind, &mut len, &mut data, &mut ab, &mut offset) })?;
+    if kind != sys::TypedarrayType::uint8_array {
+      return Ok(None);
+    }
+    if len == 0 || data.is_null() {
+      return Ok(Some(&[]));
+    }
+    Ok(Some(unsafe { std::slice::from_raw_parts(data as *const u8, len) }))
+  }
+
+  pub fn strict_equals(&self, a: Val, b: Val) -> JsResult<bool> {
+    let mut r = false;
+    self.check(unsafe { sys::napi_strict_equals(self.env, a, b, &mut r) })?;
+    Ok(r)
+  }
+
+  pub fn instance_of(&self, v: Val, ctor: Val) -> JsResult<bool> {
+    let mut r = false;
+    self.check(unsafe { sys::napi_instanceof(self.env, v, ctor, &mut r) })?;
+    Ok(r)
+  }
+
+  pub fn prototype_of(&self, v: Val) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_prototype(self.env, v, &mut out) })?;
+    Ok(out)
+  }
+
+  /// Own, enumerable, string-keyed property names, in `Object.keys` order.
+  pub fn own_keys(&self, obj: Val) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe {
+      sys::napi_get_all_property_names(
+        self.env,
+        obj,
+        sys::KeyCollectionMode::own_only,
+        sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+        sys::KeyConversion::numbers_to_strings,
+        &mut out,
+      )
+    })?;
+    Ok(out)
+  }
+
+  /// The names a `for…in` loop visits (own and inherited, enumerable, strings).
+  pub fn for_in_keys(&self, obj: Val) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_property_names(self.env, obj, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn call(&self, func: Val, this: Val, args: &[Val]) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_call_function(self.env, this, func, args.len(), args.as_ptr(), &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn new_instance(&self, ctor: Val, args: &[Val]) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_new_instance(self.env, ctor, args.len(), args.as_ptr(), &mut out) })?;
+    Ok(out)
+  }
+
+  /// A string's UTF-16 code units (lone surrogates included).
+  pub fn utf16(&self, v: Val) -> JsResult<Vec<u16>> {
+    let mut len = 0usize;
+    self.check(unsafe { sys::napi_get_value_string_utf16(self.env, v, ptr::null_mut(), 0, &mut len) })?;
+    let mut buf: Vec<u16> = vec![0; len + 1];
+    let mut written = 0usize;
+    self.check(unsafe { sys::napi_get_value_string_utf16(self.env, v, buf.as_mut_ptr(), buf.len(), &mut written) })?;
+    buf.truncate(written);
+    Ok(buf)
+  }
+
+  /// A string as UTF-8, lone surrogates replaced by U+FFFD (as Node's
+  /// `Buffer.from(str)` and file paths do).
+  pub fn utf8_lossy(&self, v: Val) -> JsResult<String> {
+    let mut len = 0usize;
+    self.check(unsafe { sys::napi_get_value_string_utf8(self.env, v, ptr::null_mut(), 0, &mut len) })?;
+    let mut buf: Vec<u8> = vec![0; len + 1];
+    let mut written = 0usize;
+    self.check(unsafe { sys::napi_get_value_string_utf8(self.env, v, buf.as_mut_ptr() as *mut _, buf.len(), &mut written) })?;
+    buf.truncate(written);
+    Ok(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+  }
+
+  pub fn number(&self, v: Val) -> JsResult<f64> {
+    let mut n = 0.0;
+    self.check(unsafe { sys::napi_get_value_double(self.env, v, &mut n) })?;
+    Ok(n)
+  }
+
+  pub fn boolean(&self, v: Val) -> JsResult<bool> {
+    let mut b = false;
+    self.check(unsafe { sys::napi_get_value_bool(self.env, v, &mut b) })?;
+    Ok(b)
+  }
+
+  /// `!!v` (ToBoolean).
+  pub fn truthy(&self, v: Val) -> JsResult<bool> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_coerce_to_bool(self.env, v, &mut out) })?;
+    self.boolean(out)
+  }
+
+  /// `String(v)` for a template literal (`${v}`): ToString, which throws for symbols.
+  pub fn to_string(&self, v: Val) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_coerce_to_string(self.env, v, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn to_number(&self, v: Val) -> JsResult<f64> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_coerce_to_number(self.env, v, &mut out) })?;
+    self.number(out)
+  }
+
+  /// ToObject (a `for…in` over a primitive walks its wrapper).
+  pub fn to_object(&self, v: Val) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_coerce_to_object(self.env, v, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn undefined(&self) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_undefined(self.env, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn null(&self) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_null(self.env, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn global(&self) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_global(self.env, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn bool_value(&self, b: bool) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_boolean(self.env, b, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn double(&self, n: f64) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_create_double(self.env, n, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn str_utf8(&self, s: &str) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_create_string_utf8(self.env, s.as_ptr() as *const _, s.len() as isize, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn str_utf16(&self, units: &[u16]) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_create_string_utf16(self.env, units.as_ptr(), units.len() as isize, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn buffer_copy(&self, bytes: &[u8]) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    let src = if bytes.is_empty() { ptr::null() } else { bytes.as_ptr() as *const _ };
+    self.check(unsafe { sys::napi_create_buffer_copy(self.env, bytes.len(), src, &mut data, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn object(&self) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_create_object(self.env, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn array(&self, len: usize) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_create_array_with_length(self.env, len, &mut out) })?;
+    Ok(out)
+  }
+
+  /// Defines own data properties (writable, enumerable, configurable) in one
+  /// call, as `JSON.parse` creates them: never through a setter, so a
+  /// `__proto__` key stays an ordinary own property.
+  pub fn define_data_properties(&self, obj: Val, props: &[(Val, Val)]) -> JsResult<()> {
+    if props.is_empty() {
+      return Ok(());
+    }
+    let attrs = sys::PropertyAttributes::writable | sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable;
+    let descs: Vec<sys::napi_property_descriptor> = props
+      .iter()
+      .map(|&(name, value)| sys::napi_property_descriptor {
+        utf8name: ptr::null(),
+        name,
+        method: None,
+        getter: None,
+        setter: None,
+        value,
+        attributes: attrs,
+        data: ptr::null_mut(),
+      })
+      .collect();
+    self.check(unsafe { sys::napi_define_properties(self.env, obj, descs.len(), descs.as_ptr()) })
+  }
+
+  pub fn create_reference(&self, v: Val) -> JsResult<sys::napi_ref> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_create_reference(self.env, v, 1, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn reference_value(&self, r: sys::napi_ref) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    self.check(unsafe { sys::napi_get_reference_value(self.env, r, &mut out) })?;
+    Ok(out)
+  }
+
+  pub fn delete_reference(&self, r: sys::napi_ref) {
+    unsafe { sys::napi_delete_reference(self.env, r) };
+  }
+
+  /// The pending exception, cleared.
+  pub fn take_exception(&self) -> Option<Val> {
+    let mut pending = false;
+    unsafe { sys::napi_is_exception_pending(self.env, &mut pending) };
+    if !pending {
+      return None;
+    }
+    let mut out = ptr::null_mut();
+    unsafe { sys::napi_get_and_clear_last_exception(self.env, &mut out) };
+    Some(out)
+  }
+
+  pub fn type_error(&self, message: &str) -> JsResult<Val> {
+    self.make_error(message, |env, code, msg, out| unsafe { sys::napi_create_type_error(env, code, msg, out) })
+  }
+
+  pub fn range_error(&self, message: &str) -> JsResult<Val> {
+    self.make_error(message, |env, code, msg, out| unsafe { sys::napi_create_range_error(env, code, msg, out) })
+  }
+
+  pub fn error(&self, message: &str) -> JsResult<Val> {
+    self.make_error(message, |env, code, msg, out| unsafe { sys::napi_create_error(env, code, msg, out) })
+  }
+
+  fn make_error(
+    &self,
+    message: &str,
+    create: impl Fn(sys::napi_env, Val, Val, *mut Val) -> sys::napi_status,
+  ) -> JsResult<Val> {
+    let msg = self.str_utf8(message)?;
+    let mut out = ptr::null_mut();
+    self.check(create(self.env, ptr::null_mut(), msg, &mut out))?;
+    Ok(out)
+  }
+
+  /// The JavaScript error value for a [`JsErr`] (taking a pending exception).
+  pub fn error_value(&self, e: JsErr) -> Val {
+    let made = match e {
+      JsErr::Pending => return self.take_exception().unwrap_or_else(|| self.error("unknown JavaScript error").unwrap_or(ptr::null_mut())),
+      JsErr::Type(m) => self.type_error(&m),
+      JsErr::Range(m) => self.range_error(&m),
+      JsErr::Error(m) => self.error(&m),
+    };
+    made.unwrap_or_else(|_| self.take_exception().unwrap_or(ptr::null_mut()))
+  }
+
+  pub fn create_promise(&self) -> JsResult<(sys::napi_deferred, Val)> {
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    self.check(unsafe { sys::napi_create_promise(self.env, &mut deferred, &mut promise) })?;
+    Ok((deferred, promise))
+  }
+
+  pub fn settle(&self, deferred: sys::napi_deferred, result: Result<Val, Val>) {
+    unsafe {
+      match result {
+        Ok(v) => sys::napi_resolve_deferred(self.env, deferred, v),
+        Err(e) => sys::napi_reject_deferred(self.env, deferred, e),
+      };
+    }
+  }
+}

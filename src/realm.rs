@@ -1,0 +1,123 @@
+//! Built-ins of the JavaScript realm the binding runs in, kept as references
+//! per environment (one per JavaScript thread), and the error classes the
+//! JavaScript wrapper registers.
+
+use std::cell::RefCell;
+use std::ffi::CStr;
+
+use napi::sys;
+
+use crate::js::{Js, JsErr, JsResult, Val};
+
+struct Refs {
+  buffer_to_json: sys::napi_ref,
+  buffer_from: sys::napi_ref,
+  buffer: sys::napi_ref,
+  object_prototype: sys::napi_ref,
+  number: sys::napi_ref,
+  string: sys::napi_ref,
+  boolean: sys::napi_ref,
+  bigint: sys::napi_ref,
+  syntax_error: sys::napi_ref,
+  corrupt_error: Option<sys::napi_ref>,
+  locked_error: Option<sys::napi_ref>,
+}
+
+thread_local! {
+  static REFS: RefCell<Option<Refs>> = const { RefCell::new(None) };
+}
+
+/// The built-ins as values of the current handle scope.
+pub struct Realm {
+  /// `Buffer.prototype.toJSON`, to recognise an untouched Buffer.
+  pub buffer_to_json: Val,
+  /// `Buffer.from` and `Buffer`, for the rare values the replacer hands to `Buffer.from`.
+  pub buffer_from: Val,
+  pub buffer: Val,
+  pub object_prototype: Val,
+  pub number: Val,
+  pub string: Val,
+  pub boolean: Val,
+  pub bigint: Val,
+  pub syntax_error: Val,
+  pub corrupt_error: Option<Val>,
+  pub locked_error: Option<Val>,
+}
+
+fn global_member(js: &Js, name: &CStr) -> JsResult<Val> {
+  let g = js.global()?;
+  js.get_named(g, name)
+}
+
+fn init(js: &Js) -> JsResult<Refs> {
+  let buffer = global_member(js, c"Buffer")?;
+  let buffer_proto = js.get_named(buffer, c"prototype")?;
+  let object = global_member(js, c"Object")?;
+  let r = |v: Val| js.create_reference(v);
+  Ok(Refs {
+    buffer_to_json: r(js.get_named(buffer_proto, c"toJSON")?)?,
+    buffer_from: r(js.get_named(buffer, c"from")?)?,
+    buffer: r(buffer)?,
+    object_prototype: r(js.get_named(object, c"prototype")?)?,
+    number: r(global_member(js, c"Number")?)?,
+    string: r(global_member(js, c"String")?)?,
+    boolean: r(global_member(js, c"Boolean")?)?,
+    bigint: r(global_member(js, c"BigInt")?)?,
+    syntax_error: r(global_member(js, c"SyntaxError")?)?,
+    corrupt_error: None,
+    locked_error: None,
+  })
+}
+
+unsafe extern "C" fn forget_refs(_arg: *mut std::ffi::c_void) {
+  // The environment is going away and takes its references with it.
+  REFS.with(|r| r.borrow_mut().take());
+}
+
+fn with_refs<T>(js: &Js, f: impl FnOnce(&mut Refs) -> JsResult<T>) -> JsResult<T> {
+  REFS.with(|cell| {
+    let mut slot = cell.borrow_mut();
+    if slot.is_none() {
+      *slot = Some(init(js)?);
+      unsafe { sys::napi_add_env_cleanup_hook(js.env, Some(forget_refs), std::ptr::null_mut()) };
+    }
+    match slot.as_mut() {
+      Some(refs) => f(refs),
+      None => Err(JsErr::Error("realm not initialised".into())),
+    }
+  })
+}
+
+pub fn realm(js: &Js) -> JsResult<Realm> {
+  with_refs(js, |r| {
+    let v = |x| js.reference_value(x);
+    Ok(Realm {
+      buffer_to_json: v(r.buffer_to_json)?,
+      buffer_from: v(r.buffer_from)?,
+      buffer: v(r.buffer)?,
+      object_prototype: v(r.object_prototype)?,
+      number: v(r.number)?,
+      string: v(r.string)?,
+      boolean: v(r.boolean)?,
+      bigint: v(r.bigint)?,
+      syntax_error: v(r.syntax_error)?,
+      corrupt_error: r.corrupt_error.map(v).transpose()?,
+      locked_error: r.locked_error.map(v).transpose()?,
+    })
+  })
+}
+
+/// Registers the wrapper's `AuthFileCorruptError` and `AuthFolderLockedError`.
+pub fn set_error_classes(js: &Js, corrupt: Val, locked: Val) -> JsResult<()> {
+  with_refs(js, |r| {
+    if let Some(old) = r.corrupt_error.take() {
+      js.delete_reference(old);
+    }
+    if let Some(old) = r.locked_error.take() {
+      js.delete_reference(old);
+    }
+    r.corrupt_error = Some(js.create_reference(corrupt)?);
+    r.locked_error = Some(js.create_reference(locked)?);
+    Ok(())
+  })
+}
