@@ -29,6 +29,19 @@ export declare class NativeAuthStore {
   saveCreds(creds: unknown): unknown
 }
 
+/**
+ * `JSON.parse(bytes.toString('utf-8'), BufferJSON.reviver)` of the chosen
+ * line (`'v6'`, `'v7'`, or by default every form either reads). Throws a
+ * SyntaxError for text that is not JSON.
+ */
+export declare function decodeAuthValue(bytes: unknown, flavor?: unknown | undefined | null): unknown
+
+/**
+ * `Buffer.from(JSON.stringify(value, BufferJSON.replacer))`, or `undefined`
+ * where `JSON.stringify` gives `undefined`. Throws where it throws.
+ */
+export declare function encodeAuthValue(value: unknown): unknown
+
 /** `initAuthCreds(flavor?)`: fresh credentials, v7's key set unless `'v6'`. */
 export declare function initAuthCreds(flavor?: unknown | undefined | null): unknown
 

@@ -836,6 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeAuthStore = nativeBinding.NativeAuthStore
+module.exports.decodeAuthValue = nativeBinding.decodeAuthValue
+module.exports.encodeAuthValue = nativeBinding.encodeAuthValue
 module.exports.initAuthCreds = nativeBinding.initAuthCreds
 module.exports.openAuthState = nativeBinding.openAuthState
 module.exports.setErrorClasses = nativeBinding.setErrorClasses

@@ -47,6 +47,8 @@ async function useMultiFileAuthState(folder, options) {
 module.exports = {
   useMultiFileAuthState,
   initAuthCreds: binding.initAuthCreds,
+  encodeAuthValue: binding.encodeAuthValue,
+  decodeAuthValue: binding.decodeAuthValue,
   AuthFileCorruptError,
   AuthFolderLockedError,
 }

@@ -4,5 +4,12 @@ import { createRequire } from 'node:module'
 const require = createRequire(import.meta.url)
 const native = require('./index.js')
 
-export const { useMultiFileAuthState, initAuthCreds, AuthFileCorruptError, AuthFolderLockedError } = native
+export const {
+  useMultiFileAuthState,
+  initAuthCreds,
+  encodeAuthValue,
+  decodeAuthValue,
+  AuthFileCorruptError,
+  AuthFolderLockedError,
+} = native
 export default native

@@ -22,7 +22,7 @@ use crate::realm::realm;
 use crate::settle::{self, Pending};
 use crate::value_to_js::{string, to_js};
 
-fn raw<'a>(js: &Js, v: Val) -> Unknown<'a> {
+pub(crate) fn raw<'a>(js: &Js, v: Val) -> Unknown<'a> {
   unsafe { Unknown::from_raw_unchecked(js.env, v) }
 }
 
@@ -83,7 +83,7 @@ fn parse_options(js: &Js, options: Option<Val>) -> JsResult<OpenOptions> {
   Ok(out)
 }
 
-fn flavor_arg(js: &Js, flavor: Option<Val>) -> JsResult<Flavor> {
+pub(crate) fn flavor_arg(js: &Js, flavor: Option<Val>) -> JsResult<Flavor> {
   match flavor {
     None => Ok(Flavor::Any),
     Some(v) => match js.type_of(v)? {
@@ -108,7 +108,7 @@ pub fn init_auth_creds<'a>(env: &'a Env, flavor: Option<Unknown<'a>>) -> Result<
 }
 
 /// Throws a [`JsErr`] from a synchronous export.
-fn throw(js: &Js, e: JsErr) -> Error {
+pub(crate) fn throw(js: &Js, e: JsErr) -> Error {
   let v = js.error_value(e);
   unsafe { sys::napi_throw(js.env, v) };
   Error::new(Status::PendingException, "")

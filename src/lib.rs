@@ -3,6 +3,7 @@
 //! codec, naming or file logic lives here.
 //!
 //! - [`auth_state`]: the exported functions and the `NativeAuthStore` class.
+//! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
 //! - [`js_to_value`] / [`value_to_js`]: JavaScript values ⇄ the core's values.
 //! - [`settle`]: promises settled from the worker threads.
 //! - [`errors`]: core errors as JavaScript errors.
@@ -11,6 +12,7 @@
 #![deny(clippy::all)]
 
 mod auth_state;
+mod codec_exports;
 mod errors;
 mod js;
 mod js_to_value;

@@ -1,0 +1,62 @@
+//! The codec on its own: Baileys' file bytes for a value, and the value for
+//! file bytes, without a folder. For custom stores (SQL, Redis…) that want
+//! byte-for-byte the files Baileys' helper writes, and for our differential tests.
+
+use baileys_auth_core::codec::{self, ParseError};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::auth_state::{flavor_arg, raw, throw};
+use crate::js::{Js, JsErr};
+use crate::js_to_value::Walker;
+use crate::realm::realm;
+use crate::value_to_js::to_js;
+
+/// `Buffer.from(JSON.stringify(value, BufferJSON.replacer))`, or `undefined`
+/// where `JSON.stringify` gives `undefined`. Throws where it throws.
+#[napi(js_name = "encodeAuthValue", catch_unwind)]
+pub fn encode_auth_value<'a>(env: &'a Env, value: Unknown<'a>) -> Result<Unknown<'a>> {
+  let js = Js::new(env.raw());
+  let realm = realm(&js).map_err(|e| throw(&js, e))?;
+  let walked = Walker::new(js, &realm).walk_root(value.value().value).map_err(|e| throw(&js, e))?;
+  let out = match walked {
+    Some(v) => js.buffer_copy(&codec::to_json_bytes(&v)),
+    None => js.undefined(),
+  }
+  .map_err(|e| throw(&js, e))?;
+  Ok(raw(&js, out))
+}
+
+/// `JSON.parse(bytes.toString('utf-8'), BufferJSON.reviver)` of the chosen
+/// line (`'v6'`, `'v7'`, or by default every form either reads). Throws a
+/// SyntaxError for text that is not JSON.
+#[napi(js_name = "decodeAuthValue", catch_unwind)]
+pub fn decode_auth_value<'a>(env: &'a Env, bytes: Unknown<'a>, flavor: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  let js = Js::new(env.raw());
+  let flavor = flavor_arg(&js, flavor.map(|f| f.value().value)).map_err(|e| throw(&js, e))?;
+  let input = bytes.value().value;
+  let parsed = match js.uint8_bytes(input).map_err(|e| throw(&js, e))? {
+    Some(b) => codec::parse_file(b, flavor),
+    None => {
+      let text = js.to_string(input).and_then(|s| js.utf8_lossy(s)).map_err(|e| throw(&js, e))?;
+      codec::parse_file(text.as_bytes(), flavor)
+    }
+  };
+  let value = match parsed {
+    Ok(v) => v,
+    Err(ParseError::Revive(e)) => return Err(throw(&js, JsErr::Type(e.to_string()))),
+    Err(ParseError::TooDeep) => return Err(throw(&js, JsErr::Range(ParseError::TooDeep.to_string()))),
+    Err(e @ ParseError::Syntax { .. }) => {
+      let err = (|| {
+        let r = realm(&js)?;
+        let m = js.str_utf8(&e.to_string())?;
+        js.new_instance(r.syntax_error, &[m])
+      })();
+      let err = err.unwrap_or_else(|e| js.error_value(e));
+      unsafe { napi::sys::napi_throw(js.env, err) };
+      return Err(Error::new(Status::PendingException, ""));
+    }
+  };
+  let out = to_js(&js, &value).map_err(|e| throw(&js, e))?;
+  Ok(raw(&js, out))
+}
