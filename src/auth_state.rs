@@ -216,7 +216,7 @@ impl NativeAuthStore {
       let mut id_names: Vec<String> = Vec::with_capacity(n as usize);
       for i in 0..n {
         let id = js.to_string(js.get_element(ids, i)?)?;
-        let units = js.utf16(id)?;
+        let units = js.utf16_fast(id)?;
         let key = JsString::from_utf16(units);
         id_names.push(key.to_string_lossy());
         id_keys.push(key);
@@ -332,9 +332,9 @@ fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
       unsafe { sys::napi_open_handle_scope(js.env, &mut scope) };
       let op = (|| -> JsResult<Option<SetOp>> {
         let id_key = js.get_element(ids, i)?;
-        let id = js.utf8_lossy(id_key)?;
+        let id = String::from_utf16_lossy(&js.utf16_fast(id_key)?);
         let value = js.get(category, id_key)?;
-        if js.truthy(value)? {
+        if js.truthy_typed(value, js.type_of(value)?)? {
           let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Type(e.to_string()))?;
           let value = walker.walk_root(value)?.ok_or_else(|| {
             JsErr::Type(format!(

@@ -209,6 +209,27 @@ impl Js {
     Ok(buf)
   }
 
+  /// Like [`Js::utf16`], with one call for strings of up to 255 code units
+  /// (keys and ids nearly always are).
+  pub fn utf16_fast(&self, v: Val) -> JsResult<Vec<u16>> {
+    let mut buf = [0u16; 256];
+    let mut written = 0usize;
+    self.check(unsafe { sys::napi_get_value_string_utf16(self.env, v, buf.as_mut_ptr(), buf.len(), &mut written) })?;
+    if written < buf.len() - 1 {
+      return Ok(buf[..written].to_vec());
+    }
+    self.utf16(v)
+  }
+
+  /// `!!v` with one call for objects (always truthy) and strings.
+  pub fn truthy_typed(&self, v: Val, t: Type) -> JsResult<bool> {
+    match t {
+      Type::Object | Type::Function | Type::Symbol | Type::External => Ok(true),
+      Type::Undefined | Type::Null => Ok(false),
+      _ => self.truthy(v),
+    }
+  }
+
   /// A string as UTF-8, lone surrogates replaced by U+FFFD (as Node's
   /// `Buffer.from(str)` and file paths do).
   pub fn utf8_lossy(&self, v: Val) -> JsResult<String> {

@@ -61,29 +61,34 @@ impl<'a> Walker<'a> {
   fn property(&mut self, key: Key, mut value: Val) -> JsResult<Option<Value>> {
     let js = self.js;
     let mut t = js.type_of(value)?;
+    // Whether `value` is a Uint8Array, when already known.
+    let mut is_uint8: Option<bool> = None;
 
     if matches!(t, Type::Object | Type::Function | Type::BigInt) {
-      // A Buffer whose toJSON is Buffer.prototype.toJSON: toJSON then the
-      // replacer give exactly its bytes, so take them directly.
-      if t == Type::Object {
-        if let Some(bytes) = js.uint8_bytes(value)? {
-          let to_json = js.get_named(value, c"toJSON")?;
-          if js.strict_equals(to_json, self.realm.buffer_to_json)? {
-            return Ok(Some(Value::Bytes(bytes.to_vec())));
-          }
+      let bytes = if t == Type::Object { js.uint8_bytes(value)? } else { None };
+      let to_json = js.get(value, self.realm.to_json_key)?;
+      if let Some(bytes) = bytes {
+        // A Buffer whose toJSON is Buffer.prototype.toJSON: toJSON then the
+        // replacer give exactly its bytes, so take them directly.
+        if js.strict_equals(to_json, self.realm.buffer_to_json)? {
+          return Ok(Some(Value::Bytes(bytes.to_vec())));
         }
       }
-      let to_json = js.get_named(value, c"toJSON")?;
       if js.type_of(to_json)? == Type::Function {
         let k = self.key_value(key)?;
         value = js.call(to_json, value, &[k])?;
         t = js.type_of(value)?;
+      } else if t == Type::Object {
+        is_uint8 = Some(bytes.is_some());
       }
     }
 
     if matches!(t, Type::Object | Type::Function) {
-      let is_uint8 = js.uint8_bytes(value)?.is_some();
-      if is_uint8 || self.type_is_buffer(value)? {
+      let uint8 = match is_uint8 {
+        Some(known) => known,
+        None => js.uint8_bytes(value)?.is_some(),
+      };
+      if uint8 || self.type_is_buffer(value)? {
         return Ok(Some(Value::Bytes(self.replacer_bytes(value)?)));
       }
     }
@@ -99,7 +104,7 @@ impl<'a> Walker<'a> {
       Type::Null => Value::Null,
       Type::Boolean => Value::Bool(js.boolean(value)?),
       Type::Number => Value::Number(js.number(value)?),
-      Type::String => Value::String(JsString::from_utf16(js.utf16(value)?)),
+      Type::String => Value::String(JsString::from_utf16(js.utf16_fast(value)?)),
       Type::BigInt => return Err(JsErr::Type("Do not know how to serialize a BigInt".into())),
       Type::Object => {
         self.enter(value)?;
@@ -113,18 +118,15 @@ impl<'a> Walker<'a> {
 
   /// `value?.type === 'Buffer'` (a full `[[Get]]`).
   fn type_is_buffer(&self, value: Val) -> JsResult<bool> {
-    let t = self.js.get_named(value, c"type")?;
-    if self.js.type_of(t)? != Type::String {
-      return Ok(false);
-    }
-    Ok(self.js.utf16(t)? == "Buffer".encode_utf16().collect::<Vec<_>>())
+    let t = self.js.get(value, self.realm.type_key)?;
+    self.js.strict_equals(t, self.realm.buffer_string)
   }
 
   /// `Buffer.from(value?.data || value)`: the common cases directly, any
   /// other value through Node's own `Buffer.from` (which throws where Baileys' would).
   fn replacer_bytes(&self, value: Val) -> JsResult<Vec<u8>> {
     let js = self.js;
-    let data = js.get_named(value, c"data")?;
+    let data = js.get(value, self.realm.data_key)?;
     let source = if js.truthy(data)? { data } else { value };
     if let Some(bytes) = js.uint8_bytes(source)? {
       return Ok(bytes.to_vec());
@@ -200,7 +202,7 @@ impl<'a> Walker<'a> {
       let k = js.get_element(keys, i)?;
       let v = js.get(obj, k)?;
       if let Some(v) = self.property(Key::Name(k), v)? {
-        out.push(JsString::from_utf16(js.utf16(k)?), v);
+        out.push(JsString::from_utf16(js.utf16_fast(k)?), v);
       }
     }
     Ok(Value::Object(out))

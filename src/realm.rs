@@ -40,6 +40,12 @@ pub struct Realm {
   pub boolean: Val,
   pub bigint: Val,
   pub syntax_error: Val,
+  /// Property names used on every value, created once: `toJSON`, `type`,
+  /// `data`, and the string `'Buffer'` to compare `type` with.
+  pub to_json_key: Val,
+  pub type_key: Val,
+  pub data_key: Val,
+  pub buffer_string: Val,
   pub corrupt_error: Option<Val>,
   pub locked_error: Option<Val>,
 }
@@ -101,6 +107,12 @@ pub fn realm(js: &Js) -> JsResult<Realm> {
       boolean: v(r.boolean)?,
       bigint: v(r.bigint)?,
       syntax_error: v(r.syntax_error)?,
+      // Strings cannot be referenced before Node-API 9 (Node 20 refuses):
+      // they are made once per call instead.
+      to_json_key: js.str_utf8("toJSON")?,
+      type_key: js.str_utf8("type")?,
+      data_key: js.str_utf8("data")?,
+      buffer_string: js.str_utf8("Buffer")?,
       corrupt_error: r.corrupt_error.map(v).transpose()?,
       locked_error: r.locked_error.map(v).transpose()?,
     })

@@ -31,7 +31,13 @@ fn cstr(name: &str) -> Result<CString, io::Error> {
 
 /// A fresh temporary name: `.baileys-auth-tmp-<pid>-<counter>`.
 pub fn temp_name() -> String {
-  format!("{TEMP_PREFIX}{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed))
+  format!("{TEMP_PREFIX}{}-{}", own_pid(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// `getpid()` once (it is a system call each time; no Rust code runs in a forked child).
+fn own_pid() -> u32 {
+  static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+  *PID.get_or_init(std::process::id)
 }
 
 /// The pid in one of our temporary names, or `None` for any other name.
