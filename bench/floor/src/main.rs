@@ -386,7 +386,6 @@ fn main() {
   let pool = Pool::new(args.threads.max(1));
   let mut out = Vec::new();
   let mut seq = 0;
-  let _ = sys::page_size();
   for _ in 0..args.repeat {
     for mode in &args.modes {
       let (exec, label) = match mode.as_str() {

@@ -10,7 +10,7 @@ compile_error!("the bench floor is written for x86_64 Linux only");
 
 use std::ffi::CStr;
 use std::io;
-use std::os::raw::{c_char, c_int, c_long, c_uint, c_void};
+use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 pub type RawFd = c_int;
 
@@ -59,7 +59,6 @@ extern "C" {
   fn renameat(olddirfd: c_int, oldpath: *const c_char, newdirfd: c_int, newpath: *const c_char) -> c_int;
   fn __errno_location() -> *mut c_int;
   fn getpid() -> c_int;
-  fn sysconf(name: c_int) -> c_long;
 }
 
 fn errno() -> i32 {
@@ -85,10 +84,6 @@ fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 
 pub fn pid() -> u32 {
   unsafe { getpid() as u32 }
-}
-
-pub fn page_size() -> usize {
-  unsafe { sysconf(30 /* _SC_PAGESIZE */) as usize }
 }
 
 pub fn open_dir(path: &CStr) -> io::Result<RawFd> {

@@ -47,6 +47,9 @@ impl Io for FaultyIo {
   fn open_read(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
     RealIo.open_read(dir, name)
   }
+  fn open_path(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
+    RealIo.open_path(dir, name)
+  }
   fn create_new(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
     self.check()?;
     RealIo.create_new(dir, name)

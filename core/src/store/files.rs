@@ -84,9 +84,16 @@ pub fn write_atomic(folder: &Folder, name: &str, bytes: &[u8]) -> Result<(), Sto
       }
     });
   let closed = io.close(fd).map_err(|e| StoreError::io("close", folder.file_path(&tmp), e));
+  let mut replaced = None;
   let result = written.and(closed).and_then(|()| {
+    // Hold the file about to be replaced, so that freeing it happens on the
+    // reaper thread rather than inside this rename (see `reaper`).
+    replaced = io.open_path(dir, &target_c).ok();
     io.rename(dir, &tmp_c, &target_c).map_err(|e| StoreError::io("rename", folder.file_path(name), e))
   });
+  if let Some(old) = replaced {
+    super::reaper::close_later(old);
+  }
   if result.is_err() {
     let _ = io.unlink(dir, &tmp_c);
   }

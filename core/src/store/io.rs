@@ -31,6 +31,8 @@ pub fn refresh_umask() {
 pub trait Io: Send + Sync {
   /// Opens an existing file for reading (following symlinks, as Node does).
   fn open_read(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd>;
+  /// A handle on whatever `name` is (`O_PATH|O_NOFOLLOW`): never blocks, never reads.
+  fn open_path(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd>;
   /// Creates a new file: `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600.
   fn create_new(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd>;
   fn read_to_end(&self, fd: &OwnedFd, limit: u64, out: &mut Vec<u8>) -> io::Result<()>;
@@ -73,7 +75,15 @@ pub fn path_cstring(path: &Path) -> io::Result<CString> {
 
 impl Io for RealIo {
   fn open_read(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
-    let fd = retry_eintr(|| cvt(unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }))?;
+    // O_NONBLOCK: a FIFO planted where a key file should be must not hang a worker.
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK;
+    let fd = retry_eintr(|| cvt(unsafe { libc::openat(dir, name.as_ptr(), flags) }))?;
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+  }
+
+  fn open_path(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
+    let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    let fd = retry_eintr(|| cvt(unsafe { libc::openat(dir, name.as_ptr(), flags) }))?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
   }
 
@@ -91,8 +101,11 @@ impl Io for RealIo {
   fn read_to_end(&self, fd: &OwnedFd, limit: u64, out: &mut Vec<u8>) -> io::Result<()> {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
-    if (st.st_mode & libc::S_IFMT) == libc::S_IFDIR {
-      return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    match st.st_mode & libc::S_IFMT {
+      libc::S_IFREG => {}
+      libc::S_IFDIR => return Err(io::Error::from_raw_os_error(libc::EISDIR)),
+      // A FIFO, socket or device where a file should be: not ours to read.
+      _ => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
     }
     if st.st_size as u64 > limit {
       return Err(io::Error::from_raw_os_error(libc::EFBIG));

@@ -5,6 +5,7 @@ pub mod faults;
 pub mod files;
 pub mod folder;
 pub mod io;
+pub mod reaper;
 
 pub use error::StoreError;
 pub use folder::{Folder, OpenOptions};
