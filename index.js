@@ -38,9 +38,31 @@ async function useMultiFileAuthState(folder, options) {
       keys: {
         get: (type, ids) => store.get(type, ids, appStateClass, logger),
         set: (data) => store.set(data),
+        clear: () => store.clear(),
+        listIds: (type) => listIds(store, type),
+        list: (type) => listEntries(store, type, appStateClass, logger),
       },
     },
     saveCreds: () => store.saveCreds(creds),
+  }
+}
+
+/** Files read per step of `list()`: memory stays bounded on any folder. */
+const LIST_PAGE = 256
+
+async function* listIds(store, type) {
+  const { ids } = await store.listKeyFiles(type)
+  yield* ids
+}
+
+async function* listEntries(store, type, appStateClass, logger) {
+  const { names, ids } = await store.listKeyFiles(type)
+  for (let i = 0; i < names.length; i += LIST_PAGE) {
+    const values = await store.readKeyFiles(type, names.slice(i, i + LIST_PAGE), appStateClass, logger)
+    for (let j = 0; j < values.length; j++) {
+      // A file deleted since the listing is skipped.
+      if (values[j] !== null) yield [ids[i + j], values[j]]
+    }
   }
 }
 

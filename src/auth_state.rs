@@ -238,19 +238,7 @@ impl NativeAuthStore {
           };
           let out = js.object()?;
           for (key, read) in id_keys.iter().zip(reads) {
-            if let (Some(msg), Some(logger)) = (&read.warning, logger) {
-              warn(js, logger, msg);
-            }
-            let value = match &read.value {
-              None => js.null()?,
-              Some(v) => {
-                let built = to_js(js, v)?;
-                match from_object {
-                  Some((class, f)) if v.is_truthy() => js.call(f, class, &[built])?,
-                  _ => built,
-                }
-              }
-            };
+            let value = read_value(js, &read, from_object, logger)?;
             js.set(out, string(js, key)?, value)?;
           }
           Ok(out)
@@ -273,6 +261,99 @@ impl NativeAuthStore {
     })
   }
 
+  /// The key files of a type now in the folder: `{ names, ids }`, sorted by name.
+  #[napi(js_name = "listKeyFiles", catch_unwind)]
+  pub fn list_key_files<'a>(&self, env: &'a Env, key_type: Unknown<'a>) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
+      let (pending, promise) = settle::begin(js)?;
+      store.list_key_files(
+        &key_type,
+        Box::new(settle_with(pending, |js: &Js, found: Vec<(String, String)>| {
+          let names = js.array(found.len())?;
+          let ids = js.array(found.len())?;
+          for (i, (name, id)) in found.iter().enumerate() {
+            js.set_element(names, i as u32, js.str_utf8(name)?)?;
+            js.set_element(ids, i as u32, js.str_utf8(id)?)?;
+          }
+          let out = js.object()?;
+          js.set_named(out, c"names", names)?;
+          js.set_named(out, c"ids", ids)?;
+          Ok(out)
+        })),
+      );
+      Ok(promise)
+    })
+  }
+
+  /// Reads key files of a type by file name (from `listKeyFiles`): an array
+  /// of values (`null` for a file gone or unreadable), in the order of `names`.
+  #[napi(js_name = "readKeyFiles", catch_unwind)]
+  pub fn read_key_files<'a>(
+    &self,
+    env: &'a Env,
+    key_type: Unknown<'a>,
+    names: Unknown<'a>,
+    app_state_class: Option<Unknown<'a>>,
+    logger: Option<Unknown<'a>>,
+  ) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
+      let names = names.value().value;
+      if !js.is_array(names)? {
+        return Err(JsErr::Type("names must be an array".into()));
+      }
+      let mut list = Vec::new();
+      for i in 0..js.array_length(names)? {
+        let name = js.utf8_lossy(js.to_string(js.get_element(names, i)?)?)?;
+        // Only names of this folder's files: nothing with a path in it.
+        list.push(baileys_auth_core::naming::check_name(&name).and_then(|()| {
+          if name.contains('/') || name == "." || name == ".." {
+            Err(baileys_auth_core::naming::NameError::Nul)
+          } else {
+            Ok(name)
+          }
+        }));
+      }
+      let app_state_class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
+      let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
+      let wants_class = key_type == APP_STATE_SYNC_KEY && app_state_class.is_some();
+      let (pending, promise) = settle::begin(js)?;
+      store.read_names(
+        &key_type,
+        list,
+        !wants_class,
+        Box::new(settle_with(pending, move |js: &Js, reads: Vec<KeyRead>| {
+          let class = app_state_class.map(|r| r.take(js)).transpose()?;
+          let logger = logger.map(|r| r.take(js)).transpose()?;
+          let from_object = match class {
+            Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
+            _ => None,
+          };
+          let out = js.array(reads.len())?;
+          for (i, read) in reads.iter().enumerate() {
+            js.set_element(out, i as u32, read_value(js, read, from_object, logger)?)?;
+          }
+          Ok(out)
+        })),
+      );
+      Ok(promise)
+    })
+  }
+
+  /// Deletes every key file; `creds.json` and the lock stay.
+  #[napi(catch_unwind)]
+  pub fn clear<'a>(&self, env: &'a Env) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let (pending, promise) = settle::begin(js)?;
+      store.clear(Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
+      Ok(promise)
+    })
+  }
+
   /// `saveCreds()`: writes `creds` as it is at this moment.
   #[napi(js_name = "saveCreds", catch_unwind)]
   pub fn save_creds<'a>(&self, env: &'a Env, creds: Unknown<'a>) -> Result<Unknown<'a>> {
@@ -289,6 +370,24 @@ impl NativeAuthStore {
       );
       Ok(promise)
     })
+  }
+}
+
+/// One `get` answer as a JavaScript value: `null`, or the value (through
+/// `fromObject` when the caller gave Baileys' class); a warning goes to the logger.
+fn read_value(js: &Js, read: &KeyRead, from_object: Option<(Val, Val)>, logger: Option<Val>) -> JsResult<Val> {
+  if let (Some(msg), Some(logger)) = (&read.warning, logger) {
+    warn(js, logger, msg);
+  }
+  match &read.value {
+    None => js.null(),
+    Some(v) => {
+      let built = to_js(js, v)?;
+      match from_object {
+        Some((class, f)) if v.is_truthy() => js.call(f, class, &[built]),
+        _ => Ok(built),
+      }
+    }
   }
 }
 

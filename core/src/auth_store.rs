@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::codec::{self, app_state_key, Flavor, ParseError, Value};
 use crate::creds::init_auth_creds;
+use crate::listing;
 use crate::naming::{self, NameError, CREDS_FILE};
 use crate::scheduler::{self, Scheduler};
 use crate::store::error::StoreError;
@@ -121,12 +122,17 @@ impl AuthStore {
   /// With `plain_app_state`, `app-state-sync-key` values are converted as
   /// `AppStateSyncKeyData.fromObject` would (the caller gave no `proto`).
   pub fn get(&self, key_type: &str, ids: Vec<String>, plain_app_state: bool, done: Done<Vec<KeyRead>>) {
+    let names = ids.iter().map(|id| naming::key_file_name(key_type, id)).collect();
+    self.read_names(key_type, names, plain_app_state, done)
+  }
+
+  /// Reads key files of `key_type` by file name (a name no file can have reads as missing).
+  pub fn read_names(&self, key_type: &str, names: Vec<Result<String, NameError>>, plain_app_state: bool, done: Done<Vec<KeyRead>>) {
     let folder = self.folder.clone();
     let app_state = plain_app_state && key_type == APP_STATE_SYNC_KEY;
-    let ops: Vec<(usize, Result<String, NameError>)> = ids
-      .iter()
-      .map(|id| {
-        let name = naming::key_file_name(key_type, id);
+    let ops: Vec<(usize, Result<String, NameError>)> = names
+      .into_iter()
+      .map(|name| {
         let worker = match &name {
           Ok(n) => self.worker(n),
           Err(_) => 0,
@@ -144,6 +150,47 @@ impl AuthStore {
       || Err(panicked()),
       move |results| done(results.into_iter().collect()),
     );
+  }
+
+  /// The key files of `key_type` now in the folder: `(file name, id)` pairs,
+  /// sorted by name (see [`crate::listing`] for how ids are recovered).
+  pub fn list_key_files(&self, key_type: &str, done: Done<Vec<(String, String)>>) {
+    let folder = self.folder.clone();
+    let key_type = key_type.to_owned();
+    self.scheduler.run_batch(
+      vec![(0, ())],
+      move |()| {
+        let mut found: Vec<(String, String)> = read_dir_names(&folder)?
+          .into_iter()
+          .filter_map(|name| listing::id_of(&name, &key_type).map(|id| (name, id)))
+          .collect();
+        found.sort();
+        Ok(found)
+      },
+      || Err(panicked()),
+      move |mut r| done(r.pop().unwrap_or_else(|| Err(panicked()))),
+    );
+  }
+
+  /// Deletes every key file (every `*.json` but `creds.json`); the
+  /// credentials, the lock and any other file stay. Each file is unlinked on
+  /// its own worker, so a kill half-way leaves some keys and no torn file.
+  pub fn clear(&self, done: Done<()>) {
+    let store = self.clone();
+    let folder = self.folder.clone();
+    self.scheduler.submit(0, move || {
+      let names = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_dir_names(&folder))) {
+        Ok(Ok(names)) => names,
+        Ok(Err(e)) => return done(Err(e)),
+        Err(_) => return done(Err(panicked())),
+      };
+      let ops = names
+        .into_iter()
+        .filter(|n| n.ends_with(".json") && n != CREDS_FILE)
+        .map(|name| SetOp::Delete { name })
+        .collect();
+      store.set(ops, done);
+    });
   }
 
   /// `keys.set(data)` after the caller has turned it into ops: all run, in
@@ -189,6 +236,20 @@ impl AuthStore {
 /// have is an error there (Node's `writeFile` throws too), so nothing is written.
 pub fn key_name_for_write(key_type: &str, id: &str) -> Result<String, StoreError> {
   naming::key_file_name(key_type, id).map_err(|error| StoreError::BadName { error })
+}
+
+/// Every name in the folder (one `readdir`; names that are not UTF-8 cannot be
+/// Baileys' files and are skipped).
+fn read_dir_names(folder: &Folder) -> Result<Vec<String>, StoreError> {
+  let entries = std::fs::read_dir(&folder.path).map_err(|e| StoreError::io("scandir", &folder.path, e))?;
+  let mut names = Vec::new();
+  for entry in entries {
+    let entry = entry.map_err(|e| StoreError::io("scandir", &folder.path, e))?;
+    if let Ok(name) = entry.file_name().into_string() {
+      names.push(name);
+    }
+  }
+  Ok(names)
 }
 
 fn read_creds(folder: &Folder) -> Result<Option<Value>, StoreError> {

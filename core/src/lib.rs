@@ -3,7 +3,7 @@
 //! [`codec::Value`] and forwards calls to [`auth_store::AuthStore`].
 //!
 //! - [`codec`]: Baileys' file format (JSON + BufferJSON), both lines' readers.
-//! - [`naming`]: key file names (`fixFileName`).
+//! - [`naming`]: key file names (`fixFileName`); [`listing`]: back from names to ids.
 //! - [`store`]: folder, atomic writes, I/O layer with fault injection.
 //! - [`scheduler`]: the worker pool and per-file ordering.
 //! - [`lock`]: one owner process per folder.
@@ -12,6 +12,7 @@
 pub mod auth_store;
 pub mod codec;
 pub mod creds;
+pub mod listing;
 pub mod lock;
 pub mod naming;
 pub mod scheduler;
