@@ -20,7 +20,7 @@ use crate::js::{Js, JsErr, JsResult, Type, Val};
 use crate::js_to_value::Walker;
 use crate::realm::realm;
 use crate::settle::{self, Pending};
-use crate::value_to_js::{string, to_js};
+use crate::value_to_js::{string, to_js, Builder};
 
 pub(crate) fn raw<'a>(js: &Js, v: Val) -> Unknown<'a> {
   unsafe { Unknown::from_raw_unchecked(js.env, v) }
@@ -236,9 +236,11 @@ impl NativeAuthStore {
             Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
             _ => None,
           };
+          let realm = realm(js)?;
+          let mut builder = Builder::new(*js, Some(&realm));
           let out = js.object()?;
           for (key, read) in id_keys.iter().zip(reads) {
-            let value = read_value(js, &read, from_object, logger)?;
+            let value = read_value(js, &mut builder, &read, from_object, logger)?;
             js.set(out, string(js, key)?, value)?;
           }
           Ok(out)
@@ -332,9 +334,11 @@ impl NativeAuthStore {
             Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
             _ => None,
           };
+          let realm = realm(js)?;
+          let mut builder = Builder::new(*js, Some(&realm));
           let out = js.array(reads.len())?;
           for (i, read) in reads.iter().enumerate() {
-            js.set_element(out, i as u32, read_value(js, read, from_object, logger)?)?;
+            js.set_element(out, i as u32, read_value(js, &mut builder, read, from_object, logger)?)?;
           }
           Ok(out)
         })),
@@ -375,14 +379,20 @@ impl NativeAuthStore {
 
 /// One `get` answer as a JavaScript value: `null`, or the value (through
 /// `fromObject` when the caller gave Baileys' class); a warning goes to the logger.
-fn read_value(js: &Js, read: &KeyRead, from_object: Option<(Val, Val)>, logger: Option<Val>) -> JsResult<Val> {
+fn read_value(
+  js: &Js,
+  builder: &mut Builder,
+  read: &KeyRead,
+  from_object: Option<(Val, Val)>,
+  logger: Option<Val>,
+) -> JsResult<Val> {
   if let (Some(msg), Some(logger)) = (&read.warning, logger) {
     warn(js, logger, msg);
   }
   match &read.value {
     None => js.null(),
     Some(v) => {
-      let built = to_js(js, v)?;
+      let built = builder.build(v)?;
       match from_object {
         Some((class, f)) if v.is_truthy() => js.call(f, class, &[built]),
         _ => Ok(built),

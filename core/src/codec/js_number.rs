@@ -44,14 +44,19 @@ fn to_integer_mod_2_32(n: f64) -> u32 {
 /// `parseInt(s, 10)` is not `NaN`: after leading white space and an optional
 /// sign there is at least one decimal digit. (`"1a"`, `" 1"` and `"-1"` pass.)
 pub fn parse_int_gives_number(units: &[u16]) -> bool {
-  let mut i = 0;
-  while i < units.len() && is_js_whitespace(units[i]) {
-    i += 1;
+  parse_int_gives_number_iter(units.iter().copied())
+}
+
+/// [`parse_int_gives_number`] over any sequence of code units (no allocation).
+pub fn parse_int_gives_number_iter(mut units: impl Iterator<Item = u16>) -> bool {
+  let mut c = units.next();
+  while matches!(c, Some(u) if is_js_whitespace(u)) {
+    c = units.next();
   }
-  if i < units.len() && (units[i] == b'+' as u16 || units[i] == b'-' as u16) {
-    i += 1;
+  if matches!(c, Some(u) if u == b'+' as u16 || u == b'-' as u16) {
+    c = units.next();
   }
-  i < units.len() && (b'0' as u16..=b'9' as u16).contains(&units[i])
+  matches!(c, Some(u) if (b'0' as u16..=b'9' as u16).contains(&u))
 }
 
 /// `Number(s)` (the abstract operation StringToNumber).

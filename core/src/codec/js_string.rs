@@ -51,6 +51,14 @@ impl JsString {
     }
   }
 
+  /// `parseInt(this, 10)` is not `NaN` (see [`super::js_number::parse_int_gives_number`]).
+  pub fn parse_int_gives_number(&self) -> bool {
+    match self {
+      JsString::Utf8(s) => super::js_number::parse_int_gives_number_iter(s.encode_utf16()),
+      JsString::Utf16(u) => super::js_number::parse_int_gives_number(u),
+    }
+  }
+
   /// Number of UTF-16 code units (`str.length`).
   pub fn js_len(&self) -> usize {
     match self {

@@ -48,7 +48,7 @@ impl std::error::Error for ParseError {}
 /// Decodes and parses a whole file.
 pub fn parse_file(bytes: &[u8], flavor: Flavor) -> Result<Value, ParseError> {
   let text: Cow<str> = String::from_utf8_lossy(bytes);
-  Parser { b: text.as_bytes(), pos: 0, flavor }.parse()
+  Parser { text: &text, b: text.as_bytes(), pos: 0, flavor }.parse()
 }
 
 enum Frame {
@@ -57,6 +57,7 @@ enum Frame {
 }
 
 struct Parser<'a> {
+  text: &'a str,
   b: &'a [u8],
   pos: usize,
   flavor: Flavor,
@@ -257,9 +258,9 @@ impl Parser<'_> {
     }
     if i < b.len() && b[i] == b'"' {
       self.pos = i + 1;
-      return Ok(JsString::Utf8(utf8_slice(&b[start..i])));
+      return Ok(JsString::Utf8(self.slice(start, i).to_owned()));
     }
-    let mut out = StringBuilder::Utf8(utf8_slice(&b[start..i]).into_bytes());
+    let mut out = StringBuilder::Utf8(self.slice(start, i).as_bytes().to_vec());
     self.pos = i;
     loop {
       let Some(c) = self.peek() else {
@@ -333,10 +334,12 @@ impl Parser<'_> {
   }
 }
 
-/// The input is valid UTF-8 (it came from a `&str`) and every slice taken
-/// here starts and ends at an ASCII delimiter, so this never replaces anything.
-fn utf8_slice(bytes: &[u8]) -> String {
-  String::from_utf8_lossy(bytes).into_owned()
+impl Parser<'_> {
+  /// A piece of the text. Every slice taken starts and ends next to an ASCII
+  /// delimiter, so it is always on character boundaries.
+  fn slice(&self, start: usize, end: usize) -> &str {
+    self.text.get(start..end).unwrap_or("")
+  }
 }
 
 /// Builds a string as UTF-8 until a lone surrogate turns up, then as UTF-16.

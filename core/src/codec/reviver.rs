@@ -16,7 +16,7 @@
 use std::fmt;
 
 use super::js_buffer_from::buffer_from;
-use super::js_number::{parse_int_gives_number, to_uint8};
+use super::js_number::to_uint8;
 use super::node_base64;
 use super::value::{Object, Value};
 
@@ -81,9 +81,9 @@ fn revive_v7(obj: &Object) -> Option<Value> {
   if obj.is_empty() {
     return None;
   }
-  let keys_ok = obj.entries.iter().all(|(k, _)| parse_int_gives_number(&k.code_units()));
+  // Values first: the common object fails here without looking at its keys.
   let values_ok = obj.entries.iter().all(|(_, v)| matches!(v, Value::Number(_)));
-  if !(keys_ok && values_ok) {
+  if !values_ok || !obj.entries.iter().all(|(k, _)| k.parse_int_gives_number()) {
     return None;
   }
   let bytes = obj
