@@ -27,7 +27,7 @@ pub(crate) fn raw<'a>(js: &Js, v: Val) -> Unknown<'a> {
 }
 
 /// Runs `body`, turning any failure into a rejected promise.
-fn promise_or_rejection<'a>(env: &Env, body: impl FnOnce(&Js) -> JsResult<Val>) -> Result<Unknown<'a>> {
+pub(crate) fn promise_or_rejection<'a>(env: &Env, body: impl FnOnce(&Js) -> JsResult<Val>) -> Result<Unknown<'a>> {
   let js = Js::new(env.raw());
   let promise = match body(&js) {
     Ok(p) => p,
@@ -40,7 +40,7 @@ fn promise_or_rejection<'a>(env: &Env, body: impl FnOnce(&Js) -> JsResult<Val>) 
 }
 
 /// Settles `pending` with a store result.
-fn settle_with<T: Send + 'static>(
+pub(crate) fn settle_with<T: Send + 'static>(
   pending: Pending,
   build: impl FnOnce(&Js, T) -> JsResult<Val> + Send + 'static,
 ) -> impl FnOnce(std::result::Result<T, StoreError>) + Send + 'static {

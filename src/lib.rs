@@ -5,6 +5,7 @@
 //! - [`auth_state`]: the exported functions and the `NativeAuthStore` class.
 //! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
 //! - [`js_to_value`] / [`value_to_js`]: JavaScript values ⇄ the core's values.
+//! - [`folder_tools`]: `inspectFolder` (the CLI's stats and verify).
 //! - [`settle`]: promises settled from the worker threads.
 //! - [`errors`]: core errors as JavaScript errors.
 //! - [`js`], [`realm`]: raw Node-API helpers and cached built-ins.
@@ -14,6 +15,7 @@
 mod auth_state;
 mod codec_exports;
 mod errors;
+mod folder_tools;
 mod js;
 mod js_to_value;
 mod realm;

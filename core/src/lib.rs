@@ -7,11 +7,13 @@
 //! - [`store`]: folder, atomic writes, I/O layer with fault injection.
 //! - [`scheduler`]: the worker pool and per-file ordering.
 //! - [`lock`]: one owner process per folder.
+//! - [`inspect`]: what is in a folder, and what cannot be read back (CLI).
 //! - [`creds`], [`xeddsa`]: fresh credentials.
 
 pub mod auth_store;
 pub mod codec;
 pub mod creds;
+pub mod inspect;
 pub mod listing;
 pub mod lock;
 pub mod naming;
