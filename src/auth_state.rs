@@ -215,6 +215,10 @@ impl NativeAuthStore {
       let mut id_keys: Vec<JsString> = Vec::with_capacity(n as usize);
       let mut id_names: Vec<String> = Vec::with_capacity(n as usize);
       for i in 0..n {
+        // `ids.map` skips the holes of a sparse array.
+        if !js.has_element(ids, i)? {
+          continue;
+        }
         let id = js.to_string(js.get_element(ids, i)?)?;
         let units = js.utf16_fast(id)?;
         let key = JsString::from_utf16(units);

@@ -97,6 +97,13 @@ impl Js {
     Ok(out)
   }
 
+  /// `index in obj` (HasProperty).
+  pub fn has_element(&self, obj: Val, index: u32) -> JsResult<bool> {
+    let mut b = false;
+    self.check(unsafe { sys::napi_has_element(self.env, obj, index, &mut b) })?;
+    Ok(b)
+  }
+
   /// `obj[key] = value` (`[[Set]]`).
   pub fn set(&self, obj: Val, key: Val, value: Val) -> JsResult<()> {
     self.check(unsafe { sys::napi_set_property(self.env, obj, key, value) })

@@ -48,8 +48,10 @@ impl Folder {
     match std::fs::metadata(given) {
       Ok(meta) if !meta.is_dir() => return Err(StoreError::NotADirectory { folder: display.to_owned() }),
       Ok(_) => {}
-      Err(e) if e.kind() == io::ErrorKind::NotFound => create_dir_all(io.as_ref(), given)?,
-      Err(e) => return Err(StoreError::io("stat", given, e)),
+      // Baileys treats any failed stat as "missing" and lets `mkdir -p`
+      // report the problem: same here, so errors read the same
+      // ("ENOTDIR: not a directory, mkdir 'file/sub'").
+      Err(_) => create_dir_all(io.as_ref(), given).map_err(|e| StoreError::io("mkdir", given, e))?,
     }
     let path = std::fs::canonicalize(given).map_err(|e| StoreError::io("realpath", given, e))?;
     let dir = io.open_dir(&path).map_err(|e| StoreError::io("open", &path, e))?;
@@ -76,11 +78,14 @@ impl Folder {
 }
 
 /// `mkdir -p`, each folder it creates getting mode 0700.
-fn create_dir_all(io: &dyn Io, path: &Path) -> Result<(), StoreError> {
+fn create_dir_all(io: &dyn Io, path: &Path) -> io::Result<()> {
+  if path.as_os_str().is_empty() {
+    return Err(io::Error::from_raw_os_error(libc::ENOENT));
+  }
   let mut missing = Vec::new();
   let mut cur = Some(path);
   while let Some(p) = cur {
-    if p.as_os_str().is_empty() || p.exists() {
+    if p.as_os_str().is_empty() || std::fs::symlink_metadata(p).is_ok() {
       break;
     }
     missing.push(p.to_path_buf());
@@ -91,7 +96,9 @@ fn create_dir_all(io: &dyn Io, path: &Path) -> Result<(), StoreError> {
       Ok(()) => {}
       // Another process or thread made it first: fine if it is a directory.
       Err(e) if e.kind() == io::ErrorKind::AlreadyExists && p.is_dir() => {}
-      Err(e) => return Err(StoreError::io("mkdir", p, e)),
+      // Something that is not a folder is in the way (as Node's `mkdir -p` reports it).
+      Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
+      Err(e) => return Err(e),
     }
   }
   Ok(())
