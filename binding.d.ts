@@ -25,6 +25,15 @@ export declare class NativeAuthStore {
    * truthy value is written and a falsy one deleted.
    */
   set(data: unknown): unknown
+  /** The key files of a type now in the folder: `{ names, ids }`, sorted by name. */
+  listKeyFiles(keyType: unknown): unknown
+  /**
+   * Reads key files of a type by file name (from `listKeyFiles`): an array
+   * of values (`null` for a file gone or unreadable), in the order of `names`.
+   */
+  readKeyFiles(keyType: unknown, names: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
+  /** Deletes every key file; `creds.json` and the lock stay. */
+  clear(): unknown
   /** `saveCreds()`: writes `creds` as it is at this moment. */
   saveCreds(creds: unknown): unknown
 }
@@ -45,8 +54,51 @@ export declare function encodeAuthValue(value: unknown): unknown
 /** `initAuthCreds(flavor?)`: fresh credentials, v7's key set unless `'v6'`. */
 export declare function initAuthCreds(flavor?: unknown | undefined | null): unknown
 
+/**
+ * `inspectFolder(folder, { verify?, fix?, flavor? })` → `Promise<report>`.
+ * Read-only unless `fix`, which moves unreadable files aside (never deletes)
+ * and needs the folder's lock.
+ */
+export declare function inspectFolder(folder: unknown, options?: unknown | undefined | null): unknown
+
 /** `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`. */
 export declare function openAuthState(folder: unknown, options?: unknown | undefined | null): unknown
+
+/**
+ * `plainListKeyFiles(folder, type)` → `Promise<{ names, ids }>`: the key
+ * files of a type now in the folder, sorted by name, with their ids (see the
+ * core's `listing`). No lock; a missing folder lists nothing.
+ */
+export declare function plainListKeyFiles(folder: unknown, keyType: unknown): unknown
+
+/**
+ * `plainLoadCreds(folder, options?)` → `Promise<{ creds, created }>`:
+ * `creds.json`, or fresh credentials (`created: true`, nothing written) when
+ * there is none or no folder. A file that is not credentials rejects with
+ * `AuthFileCorruptError`. No lock; a missing folder is not created.
+ */
+export declare function plainLoadCreds(folder: unknown, options?: unknown | undefined | null): unknown
+
+/**
+ * `plainLoadKey(folder, type, id, appStateClass?, logger?, options?)` →
+ * `Promise<value | null>`: one key, read as `keys.get(type, [id])` reads it
+ * (`app-state-sync-key` values through `appStateClass.fromObject` when given).
+ * No lock; a missing folder reads as `null` and is not created.
+ */
+export declare function plainLoadKey(folder: unknown, keyType: unknown, id: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null, options?: unknown | undefined | null): unknown
+
+/**
+ * `plainSaveCreds(folder, creds, options?)` → `Promise<void>`: writes
+ * `creds.json` atomically, under the folder's owner lock.
+ */
+export declare function plainSaveCreds(folder: unknown, creds: unknown, options?: unknown | undefined | null): unknown
+
+/**
+ * `plainSaveKey(folder, type, id, value, options?)` → `Promise<void>`: as
+ * `keys.set({ [type]: { [id]: value } })`: a truthy value is written, a falsy
+ * one deletes the key (a missing file is not an error). Under the owner lock.
+ */
+export declare function plainSaveKey(folder: unknown, keyType: unknown, id: unknown, value: unknown, options?: unknown | undefined | null): unknown
 
 /** Registers the JavaScript wrapper's error classes. */
 export declare function setErrorClasses(corrupt: unknown, locked: unknown): void

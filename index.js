@@ -23,6 +23,9 @@ class AuthFolderLockedError extends Error {
 
 binding.setErrorClasses(AuthFileCorruptError, AuthFolderLockedError)
 
+const plain = require('./lib/plain.js')
+const migrate = require('./lib/migrate.js')
+
 /**
  * Drop-in replacement for Baileys' `useMultiFileAuthState(folder)`.
  * @param {string} folder
@@ -73,4 +76,15 @@ module.exports = {
   decodeAuthValue: binding.decodeAuthValue,
   AuthFileCorruptError,
   AuthFolderLockedError,
+  inspectFolder: binding.inspectFolder,
+  defaultAuthFolder: plain.defaultAuthFolder,
+  loadCredentials: plain.loadCredentials,
+  saveCredentials: plain.saveCredentials,
+  loadKeys: plain.loadKeys,
+  saveKeys: plain.saveKeys,
+  deleteKeys: plain.deleteKeys,
+  KEY_TYPES: migrate.KEY_TYPES,
+  withListing: migrate.withListing,
+  migrateAuthState: migrate.migrateAuthState,
+  migrateAuthFolders: migrate.migrateAuthFolders,
 }

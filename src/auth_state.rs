@@ -163,22 +163,39 @@ pub struct NativeAuthStore {
 
 /// A `napi_ref` kept across the asynchronous part of a call and released
 /// when the call settles.
-struct HeldRef(sys::napi_ref);
+pub(crate) struct HeldRef {
+  env: sys::napi_env,
+  reference: sys::napi_ref,
+  thread: std::thread::ThreadId,
+}
 unsafe impl Send for HeldRef {}
 
 impl HeldRef {
-  fn new(js: &Js, v: Option<Val>) -> JsResult<Option<HeldRef>> {
+  pub(crate) fn new(js: &Js, v: Option<Val>) -> JsResult<Option<HeldRef>> {
     match v {
-      Some(v) if !matches!(js.type_of(v)?, Type::Undefined | Type::Null) => Ok(Some(HeldRef(js.create_reference(v)?))),
+      Some(v) if !matches!(js.type_of(v)?, Type::Undefined | Type::Null) => Ok(Some(HeldRef {
+        env: js.env,
+        reference: js.create_reference(v)?,
+        thread: std::thread::current().id(),
+      })),
       _ => Ok(None),
     }
   }
 
-  /// The value, releasing the reference.
-  fn take(self, js: &Js) -> JsResult<Val> {
-    let v = js.reference_value(self.0);
-    js.delete_reference(self.0);
-    v
+  /// The value (the reference is released when this handle drops).
+  pub(crate) fn value(&self, js: &Js) -> JsResult<Val> {
+    js.reference_value(self.reference)
+  }
+}
+
+impl Drop for HeldRef {
+  /// Released on the JavaScript thread that made it, whether the call
+  /// succeeded or failed. (Dropped anywhere else means its environment is
+  /// gone, and the reference with it.)
+  fn drop(&mut self) {
+    if std::thread::current().id() == self.thread {
+      Js::new(self.env).delete_reference(self.reference);
+    }
   }
 }
 
@@ -234,8 +251,8 @@ impl NativeAuthStore {
         id_names,
         !wants_class,
         Box::new(settle_with(pending, move |js: &Js, reads: Vec<KeyRead>| {
-          let class = app_state_class.map(|r| r.take(js)).transpose()?;
-          let logger = logger.map(|r| r.take(js)).transpose()?;
+          let class = app_state_class.as_ref().map(|r| r.value(js)).transpose()?;
+          let logger = logger.as_ref().map(|r| r.value(js)).transpose()?;
           let from_object = match class {
             Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
             _ => None,
@@ -332,8 +349,8 @@ impl NativeAuthStore {
         list,
         !wants_class,
         Box::new(settle_with(pending, move |js: &Js, reads: Vec<KeyRead>| {
-          let class = app_state_class.map(|r| r.take(js)).transpose()?;
-          let logger = logger.map(|r| r.take(js)).transpose()?;
+          let class = app_state_class.as_ref().map(|r| r.value(js)).transpose()?;
+          let logger = logger.as_ref().map(|r| r.value(js)).transpose()?;
           let from_object = match class {
             Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
             _ => None,

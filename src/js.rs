@@ -5,6 +5,9 @@
 //! those types make in other ways (own-only enumerable keys, `[[Get]]` with
 //! getters, data properties defined without `[[Set]]`, typed-array kinds).
 
+// `to_string`/`to_number` name the JavaScript conversions they perform.
+#![allow(clippy::wrong_self_convention)]
+
 use std::ffi::CStr;
 use std::ptr;
 

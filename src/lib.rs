@@ -18,6 +18,7 @@ mod errors;
 mod folder_tools;
 mod js;
 mod js_to_value;
+mod plain_exports;
 mod realm;
 mod settle;
 mod value_to_js;

@@ -82,6 +82,9 @@ pub struct Report {
   pub findings: Vec<Finding>,
 }
 
+/// Moves an unreadable file aside; returns its new name.
+pub type FixFile<'a> = &'a mut dyn FnMut(&str) -> Result<String, StoreError>;
+
 pub struct InspectOptions {
   /// Parse every file (`verify`); otherwise only `creds.json` (`stats`).
   pub verify: bool,
@@ -93,7 +96,7 @@ pub struct InspectOptions {
 pub fn inspect(
   folder: &Path,
   options: &InspectOptions,
-  mut fix: Option<&mut dyn FnMut(&str) -> Result<String, StoreError>>,
+  mut fix: Option<FixFile<'_>>,
 ) -> Result<Report, StoreError> {
   let mut report = Report::default();
   let entries = std::fs::read_dir(folder).map_err(|e| StoreError::io("scandir", folder, e))?;

@@ -63,7 +63,7 @@ fn native_decoded_size<U: Copy + Into<u32>>(src: &[U]) -> usize {
     }
   }
   if size > 1 {
-    (size / 4) * 3 + (size % 4 + 1) / 2
+    (size / 4) * 3 + (size % 4).div_ceil(2)
   } else {
     0
   }

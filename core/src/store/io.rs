@@ -25,7 +25,7 @@ pub fn refresh_umask() {
   let umask = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
     s.lines().find_map(|l| l.strip_prefix("Umask:").and_then(|v| u32::from_str_radix(v.trim(), 8).ok()))
   });
-  FCHMOD_NEEDED.store(umask.is_none_or(|m| m & FILE_MODE as u32 != 0), Ordering::Relaxed);
+  FCHMOD_NEEDED.store(umask.is_none_or(|m| m & FILE_MODE != 0), Ordering::Relaxed);
 }
 
 pub trait Io: Send + Sync {
@@ -93,7 +93,13 @@ impl Io for RealIo {
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // The umask may have taken bits away from 0600 (it never adds any): then set it exactly.
     if FCHMOD_NEEDED.load(Ordering::Relaxed) {
-      cvt(unsafe { libc::fchmod(fd.as_raw_fd(), FILE_MODE) })?;
+      if let Err(e) = cvt(unsafe { libc::fchmod(fd.as_raw_fd(), FILE_MODE) }) {
+        // The file is ours (O_EXCL): do not leave it behind (the caller only
+        // removes temp files it got a descriptor for).
+        drop(fd);
+        unsafe { libc::unlinkat(dir, name.as_ptr(), 0) };
+        return Err(e);
+      }
     }
     Ok(fd)
   }

@@ -1,0 +1,406 @@
+#!/usr/bin/env node
+'use strict'
+// The command line: `baileys-auth-native <stats|verify|migrate> <folder…>`.
+// Arguments are parsed with Node's own `util.parseArgs`; the work is done by
+// the package's exports (inspectFolder and migrateAuthFolders, native
+// underneath). This file only formats.
+
+const path = require('node:path')
+const { parseArgs } = require('node:util')
+
+const lib = require('../index.js')
+
+const NAME = 'baileys-auth-native'
+/** Folders with more key files than this get a progress bar on a terminal. */
+const PROGRESS_THRESHOLD = 2000
+
+const EXIT = { ok: 0, problems: 1, usage: 2, failed: 3 }
+
+const HELP = {
+  main: `Usage: ${NAME} <command> [options] <folder…>
+
+Look after a Baileys auth folder (the one useMultiFileAuthState keeps).
+
+Commands:
+  stats <folder>           what is in the folder: registered or not, the account,
+                           files and bytes by key type, oldest and newest files,
+                           stale temporary files
+  verify <folder>          read every file back; list torn, corrupt, unknown and
+                           mis-named files; exit 1 when any is found
+  migrate <from> <to>      copy credentials and every key to another folder and
+                           check the copy
+
+Options for every command:
+  --json                   machine-readable output on stdout
+  -h, --help               help (also: ${NAME} <command> --help)
+
+Exit status: 0 all good, 1 problems or differences found, 2 bad usage,
+3 the command could not run (missing folder, folder in use, unreadable creds.json…).
+
+stats and verify only read: they work beside a running bot. verify --fix and
+the destination of migrate need the folder's lock: stop the bot using it first.
+`,
+  stats: `Usage: ${NAME} stats [--json] [--flavor v6|v7|any] <folder>
+
+Shows what is in an auth folder, without changing anything (safe beside a
+running bot):
+  - whether creds.json exists, whether the account is registered, its id (me.id);
+  - the number of files and bytes of each key type (pre-key, session, …);
+  - the oldest and newest files;
+  - temporary files left by a killed process, and files moved aside as corrupt.
+
+Options:
+  --json                   print the report as JSON
+  --flavor v6|v7|any       read creds.json as that Baileys line does (default any)
+  -h, --help               this help
+`,
+  verify: `Usage: ${NAME} verify [--fix] [--json] [--flavor v6|v7|any] <folder>
+
+Reads every file of an auth folder with this package's reader and lists the
+ones that are wrong:
+  torn        cut short (a crash while Baileys' own helper was writing it)
+  corrupt     not JSON, or a creds.json that is not credentials
+  unknown     a *.json no key type claims
+  misnamed    a name Baileys cannot have written (holds ':')
+  too-large   over 64 MiB
+  unreadable  not a regular file, or no permission
+
+Exits 1 when anything is found (even when --fix moved it), 0 otherwise.
+
+Options:
+  --fix                    move torn, corrupt and too-large key files aside as
+                           <name>.corrupt-<unix-ms> (never deletes; Baileys then
+                           re-creates those keys). Needs the folder's lock.
+  --json                   print the report as JSON
+  --flavor v6|v7|any       read as that Baileys line does (default any)
+  -h, --help               this help
+`,
+  migrate: `Usage: ${NAME} migrate [options] <from> <to>
+
+Copies the credentials and every key of the ten key types from one auth
+folder to another (created when missing), then reads the copy back and
+compares every id and value with the source. Keys are copied first and
+creds.json last: an interrupted copy into a new folder leaves no creds.json
+there. The files of <to> are byte for byte those of <from>. Unreadable key
+files of <from> are skipped (and moved aside there, as any read does; run
+verify first to see them).
+
+<from> is read without its lock (stop the bot for an exact copy); <to> is
+locked. A <to> that already holds credentials or keys is refused unless
+--force, which deletes its key files first and replaces its creds.json.
+
+Options:
+  --force                  overwrite a destination that already holds auth data
+  --no-verify              skip the read-back comparison
+  --progress               always show the progress bar on stderr (by default
+                           only on a terminal, for over ${PROGRESS_THRESHOLD.toLocaleString("en-US")} keys)
+  --batch-size <n>         keys per write batch (default 256)
+  --fsync                  fsync every file written (slower, durable at once)
+  --flavor v6|v7|any       read as that Baileys line does (default any)
+  --json                   print the summary as JSON
+  -h, --help               this help
+`,
+}
+
+const COMMON = ['json', 'help']
+const ALLOWED = {
+  stats: [...COMMON, 'flavor'],
+  verify: [...COMMON, 'flavor', 'fix'],
+  migrate: [...COMMON, 'flavor', 'force', 'no-verify', 'progress', 'batch-size', 'fsync'],
+}
+const ARITY = { stats: 1, verify: 1, migrate: 2 }
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  flavor: { type: 'string' },
+  fix: { type: 'boolean' },
+  force: { type: 'boolean' },
+  'no-verify': { type: 'boolean' },
+  progress: { type: 'boolean' },
+  'batch-size': { type: 'string' },
+  fsync: { type: 'boolean' },
+}
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------- formatting
+
+const int = (n) => n.toLocaleString('en-US')
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n
+  let u = -1
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024
+    u++
+  }
+  return `${v.toFixed(1)} ${units[u]}`
+}
+
+function when(t) {
+  return t ? `${t.name} (${new Date(t.mtimeMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')})` : '-'
+}
+
+function table(rows, align) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+  return rows.map((r) => r.map((c, i) => (align[i] === 'r' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join('  ').trimEnd())
+}
+
+function credsLine(r) {
+  if (!r.hasCreds) return 'none (no creds.json: a new session would start here)'
+  if (r.registered === null) {
+    const f = r.findings.find((x) => x.name === 'creds.json')
+    return `present but unreadable${f ? ` (${f.problem}: ${f.detail})` : ''}`
+  }
+  if (r.registered) return `registered${r.accountId ? ` as ${r.accountId}` : ''}`
+  return `present, not registered${r.accountId ? ` (account ${r.accountId})` : ' (not paired yet)'}`
+}
+
+function formatStats(r) {
+  const out = []
+  const keyFiles = Object.values(r.byType).reduce((n, s) => n + s.files, 0)
+  const keyBytes = Object.values(r.byType).reduce((n, s) => n + s.bytes, 0)
+  out.push(`folder        ${r.folder}`)
+  out.push(`credentials   ${credsLine(r)}`)
+  out.push(`key files     ${int(keyFiles)} (${bytes(keyBytes)})`)
+  const types = Object.keys(r.byType)
+  if (types.length > 0) {
+    const rows = [['type', 'files', 'bytes'], ...types.map((t) => [t, int(r.byType[t].files), bytes(r.byType[t].bytes)])]
+    for (const line of table(rows, ['l', 'r', 'r'])) out.push(`  ${line}`)
+  }
+  out.push(`all files     ${int(r.totalFiles)} (${bytes(r.totalBytes)}), creds.json included`)
+  out.push(`oldest        ${when(r.oldest)}`)
+  out.push(`newest        ${when(r.newest)}`)
+  out.push(`stale temps   ${r.staleTemps.length}${r.staleTemps.length ? ` (left by a killed process; removed at the next open): ${r.staleTemps.slice(0, 5).join(', ')}${r.staleTemps.length > 5 ? ', …' : ''}` : ''}`)
+  out.push(`moved aside   ${r.movedAside.length}${r.movedAside.length ? ` (corrupt files kept for inspection): ${r.movedAside.slice(0, 5).join(', ')}${r.movedAside.length > 5 ? ', …' : ''}` : ''}`)
+  return out.join('\n')
+}
+
+function formatVerify(r, fix) {
+  const out = [`checked ${int(r.verified)} files in ${r.folder}`]
+  if (r.findings.length > 0) {
+    const rows = r.findings.map((f) => [f.problem, f.name, f.detail + (f.movedTo ? ` → moved to ${f.movedTo}` : '')])
+    out.push(...table(rows, ['l', 'l', 'l']).map((l) => `  ${l}`))
+  }
+  if (r.staleTemps.length) out.push(`note: ${r.staleTemps.length} stale temporary file(s) (removed at the next open)`)
+  if (r.movedAside.length) out.push(`note: ${r.movedAside.length} file(s) moved aside earlier as corrupt`)
+  if (r.findings.length === 0) out.push('no problems found')
+  else {
+    const fixable = r.findings.filter((f) => ['torn', 'corrupt', 'too-large'].includes(f.problem) && f.name !== 'creds.json' && !f.movedTo).length
+    const moved = r.findings.filter((f) => f.movedTo).length
+    let line = `${r.findings.length} problem${r.findings.length === 1 ? '' : 's'} found`
+    if (moved) line += `; ${moved} moved aside`
+    if (!fix && fixable) line += ` (run with --fix to move the ${fixable} unreadable key file${fixable === 1 ? '' : 's'} aside)`
+    out.push(line)
+  }
+  return out.join('\n')
+}
+
+function formatMigrate(s) {
+  const out = [`migrated ${s.from} → ${s.to}`]
+  const counts = Object.entries(s.keys).filter(([, n]) => n > 0)
+  out.push(`credentials   copied`)
+  out.push(`keys          ${int(s.total)}${counts.length ? ` (${counts.map(([t, n]) => `${t} ${int(n)}`).join(', ')})` : ''}`)
+  if (!s.verified) out.push('verified      no (--no-verify)')
+  else if (s.differenceCount === 0) out.push('verified      every key and the credentials read back equal')
+  else {
+    out.push(`verified      ${int(s.differenceCount)} difference${s.differenceCount === 1 ? '' : 's'}:`)
+    for (const d of s.differences.slice(0, 20)) {
+      out.push(`  ${d.problem.padEnd(7)}  ${d.type}${d.id === null ? '' : ` ${d.id}`}${d.path ? ` at ${d.path}` : ''}`)
+    }
+    if (s.differenceCount > 20) out.push(`  … and ${int(s.differenceCount - 20)} more (see --json)`)
+  }
+  return out.join('\n')
+}
+
+/** A one-line bar on stderr, redrawn in place; `finish` closes it at 100%. */
+function progressBar(stream) {
+  let last = ''
+  let current = null
+  const draw = (label, done, expected) => {
+    const width = 30
+    const ratio = expected > 0 ? Math.min(1, done / expected) : 1
+    const filled = Math.round(ratio * width)
+    const line = `${label.padEnd(9)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}%  ${int(done)}/${int(expected)} keys`
+    if (line === last) return
+    last = line
+    stream.write(`\r${line}`)
+  }
+  return {
+    update(label, done, expected) {
+      current = { label, done }
+      draw(label, done, Math.max(done, expected))
+    },
+    /** The phase is over: some keys may have been skipped (unreadable), so it ends at what was done. */
+    finish() {
+      if (!current) return
+      draw(current.label, current.done, current.done)
+      stream.write('\n')
+      current = null
+      last = ''
+    },
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+function flavorOf(values) {
+  const f = values.flavor
+  if (f === undefined) return undefined
+  if (!['v6', 'v7', 'any'].includes(f)) throw new UsageError(`--flavor must be v6, v7 or any, not '${f}'`)
+  return f
+}
+
+async function stats(folder, values) {
+  const r = await lib.inspectFolder(folder, { flavor: flavorOf(values) })
+  return { output: values.json ? r : formatStats(r), code: EXIT.ok }
+}
+
+async function verify(folder, values) {
+  const r = await lib.inspectFolder(folder, { verify: true, fix: Boolean(values.fix), flavor: flavorOf(values) })
+  return { output: values.json ? r : formatVerify(r, values.fix), code: r.findings.length > 0 ? EXIT.problems : EXIT.ok }
+}
+
+async function exists(folder) {
+  try {
+    return await lib.inspectFolder(folder)
+  } catch (err) {
+    if (err && err.code === 'ENOENT') return null
+    throw err
+  }
+}
+
+async function migrate(from, to, values) {
+  const flavor = flavorOf(values)
+  let batchSize
+  if (values['batch-size'] !== undefined) {
+    batchSize = Number(values['batch-size'])
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a positive integer')
+  }
+  if (path.resolve(from) === path.resolve(to)) throw new UsageError('<from> and <to> are the same folder')
+  const source = await lib.inspectFolder(from, { flavor })
+  if (!source.hasCreds) throw Object.assign(new Error(`${from} has no creds.json: nothing to migrate`), { code: 'ENOCREDS' })
+  const dest = await exists(to)
+  const holdsData = dest && (dest.hasCreds || Object.values(dest.byType).some((s) => s.files > 0))
+  if (holdsData && !values.force) {
+    throw Object.assign(new Error(`${to} already holds auth data (${dest.hasCreds ? 'creds.json' : 'key files'}); use --force to replace it (its key files are deleted first)`), {
+      code: 'EEXIST',
+    })
+  }
+  const expected = lib.KEY_TYPES.reduce((n, t) => n + (source.byType[t]?.files ?? 0), 0)
+  const verifyCopy = !values['no-verify']
+  const show = Boolean(values.progress) || (Boolean(process.stderr.isTTY) && expected > PROGRESS_THRESHOLD)
+  const bar = show ? progressBar(process.stderr) : null
+  let phase = null
+  const onProgress = bar
+    ? (p) => {
+        if (p.phase === 'creds') return
+        if (phase !== null && p.phase !== phase) bar.finish()
+        phase = p.phase
+        if (p.phase === 'copy') bar.update('copying', p.total, p.expected)
+        else if (p.phase === 'verify') bar.update('verifying', p.checked, p.expected)
+      }
+    : undefined
+  if (bar) bar.update('copying', 0, expected)
+  let summary
+  try {
+    summary = await lib.migrateAuthFolders(from, to, {
+      verify: verifyCopy,
+      batchSize,
+      flavor,
+      fsync: Boolean(values.fsync),
+      clear: Boolean(holdsData),
+      onProgress,
+    })
+  } finally {
+    if (bar) bar.finish()
+  }
+  return { output: values.json ? summary : formatMigrate(summary), code: summary.differenceCount > 0 ? EXIT.problems : EXIT.ok }
+}
+
+// ---------------------------------------------------------------- main
+
+function parse(argv) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError(err.message)
+  }
+}
+
+function describe(err) {
+  if (err && err.name === 'AuthFolderLockedError') {
+    return `${err.message} (stop the process that uses the folder first)`
+  }
+  return err && err.message ? err.message : String(err)
+}
+
+async function main(argv) {
+  let parsed
+  try {
+    parsed = parse(argv)
+  } catch (err) {
+    process.stderr.write(`${NAME}: ${err.message}\n\n${HELP.main}`)
+    return EXIT.usage
+  }
+  const { values, positionals } = parsed
+  let [command, ...args] = positionals
+  if (command === 'help') {
+    const topic = args[0]
+    process.stdout.write(HELP[topic] ?? HELP.main)
+    return topic === undefined || HELP[topic] ? EXIT.ok : EXIT.usage
+  }
+  if (command === undefined) {
+    if (values.help) {
+      process.stdout.write(HELP.main)
+      return EXIT.ok
+    }
+    process.stderr.write(HELP.main)
+    return EXIT.usage
+  }
+  if (!Object.hasOwn(ALLOWED, command)) {
+    process.stderr.write(`${NAME}: unknown command '${command}'\n\n${HELP.main}`)
+    return EXIT.usage
+  }
+  if (values.help) {
+    process.stdout.write(HELP[command])
+    return EXIT.ok
+  }
+  try {
+    const wrong = Object.keys(values).filter((k) => !ALLOWED[command].includes(k))
+    if (wrong.length) throw new UsageError(`${command} does not take --${wrong.join(', --')}`)
+    if (args.length !== ARITY[command]) {
+      throw new UsageError(`${command} takes ${ARITY[command] === 1 ? 'one folder' : 'two folders (<from> <to>)'}, got ${args.length}`)
+    }
+    const run = command === 'stats' ? stats(args[0], values) : command === 'verify' ? verify(args[0], values) : migrate(args[0], args[1], values)
+    const { output, code } = await run
+    process.stdout.write(values.json ? `${JSON.stringify(output, null, 2)}\n` : `${output}\n`)
+    return code
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${NAME} ${command}: ${err.message}\n\n${HELP[command]}`)
+      return EXIT.usage
+    }
+    if (values.json) {
+      const error = { name: err?.name ?? 'Error', code: err?.code ?? null, message: describe(err) }
+      if (err?.name === 'AuthFolderLockedError') error.pid = err.pid ?? null
+      if (err?.path) error.path = err.path
+      process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`)
+    }
+    process.stderr.write(`${NAME} ${command}: ${describe(err)}\n`)
+    return EXIT.failed
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err) => {
+    process.stderr.write(`${NAME}: ${err && err.stack ? err.stack : err}\n`)
+    process.exitCode = EXIT.failed
+  },
+)

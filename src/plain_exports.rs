@@ -1,0 +1,284 @@
+//! One-shot operations behind the plain functions of `lib/plain.js`
+//! (`loadCredentials`, `saveCredentials`, `loadKeys`, `saveKeys`,
+//! `deleteKeys`) and behind `withListing` of `lib/migrate.js`.
+//!
+//! Each call opens the folder on a worker, does one thing through the core's
+//! [`AuthStore`], and settles a promise. Calls open their folder on one worker
+//! in the order they are made, so the file operations of successive calls are
+//! queued in that order too.
+//!
+//! - Reading calls (`plainLoadCreds`, `plainLoadKey`, `plainListKeyFiles`)
+//!   never take the owner lock, so they work beside a running owner, and do
+//!   not create a missing folder (it reads as empty).
+//! - Writing calls (`plainSaveCreds`, `plainSaveKey`) take the folder's owner
+//!   lock (shared in this process, `AuthFolderLockedError` when another
+//!   process holds it) and create a missing folder as `useMultiFileAuthState`
+//!   does; a delete (`plainSaveKey` with a falsy value) in a missing folder
+//!   does nothing and creates nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, SetOp, APP_STATE_SYNC_KEY};
+use baileys_auth_core::codec::Value;
+use baileys_auth_core::naming::{self, CREDS_FILE};
+use baileys_auth_core::scheduler;
+use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::auth_state::{flavor_arg, promise_or_rejection, settle_with, HeldRef};
+use crate::js::{Js, JsErr, JsResult, Type, Val};
+use crate::js_to_value::Walker;
+use crate::realm::realm;
+use crate::settle;
+use crate::value_to_js::{to_js, Builder};
+
+fn folder_arg(js: &Js, folder: Unknown<'_>) -> JsResult<String> {
+  let folder = folder.value().value;
+  if js.type_of(folder)? != Type::String {
+    return Err(JsErr::Type("The \"folder\" argument must be of type string".into()));
+  }
+  js.utf8_lossy(folder)
+}
+
+/// `{ flavor?, fsync? }`; the lock is the function's to decide.
+fn options_arg(js: &Js, options: Option<Unknown<'_>>, lock: bool) -> JsResult<OpenOptions> {
+  let mut out = OpenOptions { lock, ..OpenOptions::default() };
+  let Some(opts) = options.map(|o| o.value().value) else { return Ok(out) };
+  match js.type_of(opts)? {
+    Type::Undefined | Type::Null => return Ok(out),
+    Type::Object => {}
+    _ => return Err(JsErr::Type("options must be an object".into())),
+  }
+  out.flavor = flavor_arg(js, Some(js.get_named(opts, c"flavor")?)).map_err(|e| match e {
+    JsErr::Type(m) => JsErr::Type(format!("options.{m}")),
+    e => e,
+  })?;
+  out.fsync = js.truthy(js.get_named(opts, c"fsync")?)?;
+  Ok(out)
+}
+
+/// `String(x)`, as Baileys' template literals turn types and ids into text.
+fn text(js: &Js, v: Unknown<'_>) -> JsResult<String> {
+  js.utf8_lossy(js.to_string(v.value().value)?)
+}
+
+/// Opens an existing folder (taking the lock if `options.lock`); `None` when
+/// the folder does not exist (nothing is created).
+fn open_existing(display: &str, options: OpenOptions) -> std::result::Result<Option<AuthStore>, StoreError> {
+  let path = Path::new(display);
+  match std::fs::metadata(path) {
+    Ok(m) if !m.is_dir() => Err(StoreError::NotADirectory { folder: display.to_owned() }),
+    Ok(_) => AuthStore::open_blocking(display, options, Arc::new(RealIo)).map(Some),
+    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+    Err(e) => Err(StoreError::io("stat", path, e)),
+  }
+}
+
+/// Opens on a worker, then hands the store to `then`: created when missing
+/// if `create`, else `None` for a missing folder.
+fn with_store(
+  display: String,
+  options: OpenOptions,
+  create: bool,
+  then: impl FnOnce(std::result::Result<Option<AuthStore>, StoreError>) + Send + 'static,
+) {
+  scheduler::global().submit(0, move || {
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+      if create {
+        AuthStore::open_blocking(&display, options, Arc::new(RealIo)).map(Some)
+      } else {
+        open_existing(&display, options)
+      }
+    }))
+    .unwrap_or_else(|_| Err(StoreError::Internal { message: "opening the folder panicked".into() }));
+    then(opened)
+  });
+}
+
+/// `plainLoadCreds(folder, options?)` → `Promise<{ creds, created }>`:
+/// `creds.json`, or fresh credentials (`created: true`, nothing written) when
+/// there is none or no folder. A file that is not credentials rejects with
+/// `AuthFileCorruptError`. No lock; a missing folder is not created.
+#[napi(js_name = "plainLoadCreds", catch_unwind)]
+pub fn plain_load_creds<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let display = folder_arg(js, folder)?;
+    let options = options_arg(js, options, false)?;
+    realm(js)?;
+    let (pending, promise) = settle::begin(js)?;
+    let done = settle_with(pending, |js: &Js, (creds, created): (Value, bool)| {
+      let out = js.object()?;
+      js.set_named(out, c"creds", to_js(js, &creds)?)?;
+      js.set_named(out, c"created", js.bool_value(created)?)?;
+      Ok(out)
+    });
+    let flavor = options.flavor;
+    let fresh = move || (baileys_auth_core::creds::init_auth_creds(flavor), true);
+    with_store(display, options, false, move |opened| match opened {
+      Err(e) => done(Err(e)),
+      Ok(None) => done(Ok(fresh())),
+      Ok(Some(store)) => store.load_creds(Box::new(move |r| done(r.map(|c| c.map(|c| (c, false)).unwrap_or_else(fresh))))),
+    });
+    Ok(promise)
+  })
+}
+
+/// `plainSaveCreds(folder, creds, options?)` → `Promise<void>`: writes
+/// `creds.json` atomically, under the folder's owner lock.
+#[napi(js_name = "plainSaveCreds", catch_unwind)]
+pub fn plain_save_creds<'a>(env: &'a Env, folder: Unknown<'a>, creds: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let display = folder_arg(js, folder)?;
+    let options = options_arg(js, options, true)?;
+    let realm = realm(js)?;
+    let value = Walker::new(*js, &realm)
+      .walk_root(creds.value().value)?
+      .ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
+    let (pending, promise) = settle::begin(js)?;
+    let done = settle_with(pending, |js: &Js, ()| js.undefined());
+    with_store(display, options, true, move |opened| match opened {
+      Err(e) => done(Err(e)),
+      Ok(None) => done(Err(StoreError::Internal { message: "the folder was not opened".into() })),
+      Ok(Some(store)) => store.set(vec![SetOp::Write { name: CREDS_FILE.to_owned(), value }], Box::new(done)),
+    });
+    Ok(promise)
+  })
+}
+
+/// `plainLoadKey(folder, type, id, appStateClass?, logger?, options?)` →
+/// `Promise<value | null>`: one key, read as `keys.get(type, [id])` reads it
+/// (`app-state-sync-key` values through `appStateClass.fromObject` when given).
+/// No lock; a missing folder reads as `null` and is not created.
+#[napi(js_name = "plainLoadKey", catch_unwind)]
+pub fn plain_load_key<'a>(
+  env: &'a Env,
+  folder: Unknown<'a>,
+  key_type: Unknown<'a>,
+  id: Unknown<'a>,
+  app_state_class: Option<Unknown<'a>>,
+  logger: Option<Unknown<'a>>,
+  options: Option<Unknown<'a>>,
+) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let display = folder_arg(js, folder)?;
+    let key_type = text(js, key_type)?;
+    let id = text(js, id)?;
+    let options = options_arg(js, options, false)?;
+    let class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
+    let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
+    let wants_class = key_type == APP_STATE_SYNC_KEY && class.is_some();
+    let (pending, promise) = settle::begin(js)?;
+    let done = settle_with(pending, move |js: &Js, read: Option<KeyRead>| {
+      let class = class.as_ref().map(|r| r.value(js)).transpose()?;
+      let logger = logger.as_ref().map(|r| r.value(js)).transpose()?;
+      let Some(read) = read else { return js.null() };
+      if let (Some(msg), Some(logger)) = (&read.warning, logger) {
+        warn(js, logger, msg);
+      }
+      let Some(value) = &read.value else { return js.null() };
+      let realm = realm(js)?;
+      let built = Builder::new(*js, Some(&realm)).build(value)?;
+      match class {
+        Some(c) if wants_class && value.is_truthy() => {
+          let from_object = js.get_named(c, c"fromObject")?;
+          js.call(from_object, c, &[built])
+        }
+        _ => Ok(built),
+      }
+    });
+    with_store(display, options, false, move |opened| match opened {
+      Err(e) => done(Err(e)),
+      Ok(None) => done(Ok(None)),
+      Ok(Some(store)) => store.get(&key_type, vec![id], !wants_class, Box::new(move |r| done(r.map(|mut reads| reads.pop())))),
+    });
+    Ok(promise)
+  })
+}
+
+/// `plainSaveKey(folder, type, id, value, options?)` → `Promise<void>`: as
+/// `keys.set({ [type]: { [id]: value } })`: a truthy value is written, a falsy
+/// one deletes the key (a missing file is not an error). Under the owner lock.
+#[napi(js_name = "plainSaveKey", catch_unwind)]
+pub fn plain_save_key<'a>(
+  env: &'a Env,
+  folder: Unknown<'a>,
+  key_type: Unknown<'a>,
+  id: Unknown<'a>,
+  value: Unknown<'a>,
+  options: Option<Unknown<'a>>,
+) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let display = folder_arg(js, folder)?;
+    let key_type = text(js, key_type)?;
+    let id = text(js, id)?;
+    let options = options_arg(js, options, true)?;
+    let value = value.value().value;
+    let op = if js.truthy_typed(value, js.type_of(value)?)? {
+      let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Type(e.to_string()))?;
+      let realm = realm(js)?;
+      let value = Walker::new(*js, &realm)
+        .walk_root(value)?
+        .ok_or_else(|| JsErr::Type(format!("the value of {key_type} {id} cannot be serialized")))?;
+      Some(SetOp::Write { name, value })
+    } else {
+      // A name no file can have is a missing file: nothing to delete.
+      naming::key_file_name(&key_type, &id).ok().map(|name| SetOp::Delete { name })
+    };
+    let (pending, promise) = settle::begin(js)?;
+    let done = settle_with(pending, |js: &Js, ()| js.undefined());
+    // A delete in a folder that does not exist has nothing to do: the folder is not created.
+    let create = matches!(op, Some(SetOp::Write { .. }));
+    with_store(display, options, create, move |opened| match opened {
+      Err(e) => done(Err(e)),
+      Ok(None) => done(Ok(())),
+      Ok(Some(store)) => store.set(op.into_iter().collect(), Box::new(done)),
+    });
+    Ok(promise)
+  })
+}
+
+/// `plainListKeyFiles(folder, type)` → `Promise<{ names, ids }>`: the key
+/// files of a type now in the folder, sorted by name, with their ids (see the
+/// core's `listing`). No lock; a missing folder lists nothing.
+#[napi(js_name = "plainListKeyFiles", catch_unwind)]
+pub fn plain_list_key_files<'a>(env: &'a Env, folder: Unknown<'a>, key_type: Unknown<'a>) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let display = folder_arg(js, folder)?;
+    let key_type = text(js, key_type)?;
+    let (pending, promise) = settle::begin(js)?;
+    let done = settle_with(pending, |js: &Js, found: Vec<(String, String)>| {
+      let names = js.array(found.len())?;
+      let ids = js.array(found.len())?;
+      for (i, (name, id)) in found.iter().enumerate() {
+        js.set_element(names, i as u32, js.str_utf8(name)?)?;
+        js.set_element(ids, i as u32, js.str_utf8(id)?)?;
+      }
+      let out = js.object()?;
+      js.set_named(out, c"names", names)?;
+      js.set_named(out, c"ids", ids)?;
+      Ok(out)
+    });
+    with_store(display, OpenOptions { lock: false, ..OpenOptions::default() }, false, move |opened| match opened {
+      Err(e) => done(Err(e)),
+      Ok(None) => done(Ok(Vec::new())),
+      Ok(Some(store)) => store.list_key_files(&key_type, Box::new(done)),
+    });
+    Ok(promise)
+  })
+}
+
+fn warn(js: &Js, logger: Val, message: &str) {
+  let result = (|| -> JsResult<()> {
+    let f = js.get_named(logger, c"warn")?;
+    if js.type_of(f)? == Type::Function {
+      js.call(f, logger, &[js.str_utf8(message)?])?;
+    }
+    Ok(())
+  })();
+  if result.is_err() {
+    // A throwing logger must not lose the value the call read.
+    js.take_exception();
+  }
+}
