@@ -11,5 +11,16 @@ export const {
   decodeAuthValue,
   AuthFileCorruptError,
   AuthFolderLockedError,
+  inspectFolder,
+  defaultAuthFolder,
+  loadCredentials,
+  saveCredentials,
+  loadKeys,
+  saveKeys,
+  deleteKeys,
+  KEY_TYPES,
+  withListing,
+  migrateAuthState,
+  migrateAuthFolders,
 } = native
 export default native
