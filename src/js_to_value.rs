@@ -70,7 +70,11 @@ impl<'a> Walker<'a> {
       if let Some(bytes) = bytes {
         // A Buffer whose toJSON is Buffer.prototype.toJSON: toJSON then the
         // replacer give exactly its bytes, so take them directly.
-        if js.strict_equals(to_json, self.realm.buffer_to_json)? {
+        // Fix (differential tests): Buffer.prototype.toJSON copies
+        // `this.length` elements, so a Buffer with an own `length` (say 0)
+        // gives other bytes: only a Buffer whose `length` is its byte
+        // length takes this shortcut; any other goes the general way.
+        if js.strict_equals(to_json, self.realm.buffer_to_json)? && self.length_is(value, bytes.len())? {
           return Ok(Some(Value::Bytes(bytes.to_vec())));
         }
       }
@@ -83,18 +87,19 @@ impl<'a> Walker<'a> {
       }
     }
 
+    // The value's prototype, for the tests below (Node-API gives `null` for a Proxy).
+    let mut proto = None;
     if matches!(t, Type::Object | Type::Function) {
-      let uint8 = match is_uint8 {
-        Some(known) => known,
-        None => js.uint8_bytes(value)?.is_some(),
-      };
+      let p = js.prototype_of(value)?;
+      proto = Some(p);
+      let uint8 = self.replacer_sees_uint8(value, p, is_uint8)?;
       if uint8 || self.type_is_buffer(value)? {
         return Ok(Some(Value::Bytes(self.replacer_bytes(value)?)));
       }
     }
 
     if t == Type::Object {
-      if let Some(unwrapped) = self.unwrap_boxed(value)? {
+      if let Some(unwrapped) = self.unwrap_boxed(value, proto)? {
         value = unwrapped;
         t = js.type_of(value)?;
       }
@@ -108,12 +113,73 @@ impl<'a> Walker<'a> {
       Type::BigInt => return Err(JsErr::Type("Do not know how to serialize a BigInt".into())),
       Type::Object => {
         self.enter(value)?;
-        let v = if js.is_array(value)? { self.array(value)? } else { self.object(value)? };
+        let v = if self.is_array(value, proto)? { self.array(value)? } else { self.object(value)? };
         self.ancestors.pop();
         v
       }
       Type::Undefined | Type::Function | Type::Symbol | Type::External => return Ok(None),
     }))
+  }
+
+  /// Baileys' `Buffer.isBuffer(value) || value instanceof Uint8Array`.
+  ///
+  /// Fix (differential tests): that is a prototype-chain test, not a brand
+  /// check (we used to ask Node-API whether the value is a Uint8Array). A
+  /// Proxy of a Uint8Array or an `Object.create(Uint8Array.prototype)` passes
+  /// it (and then makes Buffer.from throw, as in Baileys); a Uint8Array whose
+  /// prototype was replaced does not (it is walked as an object). `brand` is
+  /// what Node-API said, when already asked. An object whose prototype is
+  /// `Object.prototype`, the common case, is decided without another call.
+  fn replacer_sees_uint8(&self, value: Val, proto: Val, brand: Option<bool>) -> JsResult<bool> {
+    let js = self.js;
+    if js.strict_equals(proto, self.realm.object_prototype)? {
+      return Ok(false);
+    }
+    // `Uint8Array` is the prototype of `Buffer`.
+    match js.prototype_of(self.realm.buffer) {
+      Ok(uint8_array) => js.instance_of(value, uint8_array),
+      Err(_) => Ok(match brand {
+        Some(b) => b,
+        None => js.uint8_bytes(value)?.is_some(),
+      }),
+    }
+  }
+
+  /// `Array.isArray(value)` (IsArray, which sees through a Proxy).
+  ///
+  /// Fix (differential tests): Node-API's `napi_is_array` is false for a
+  /// Proxy of an array, which JSON.stringify writes as an array. Node-API
+  /// reports a `null` prototype for every Proxy, so only such objects are
+  /// asked again through `Array.isArray`.
+  fn is_array(&self, value: Val, proto: Option<Val>) -> JsResult<bool> {
+    let js = self.js;
+    if js.is_array(value)? {
+      return Ok(true);
+    }
+    match proto {
+      Some(p) if js.type_of(p)? == Type::Null => {
+        let array = js.get_named(js.global()?, c"Array")?;
+        let is_array = js.get_named(array, c"isArray")?;
+        let r = js.call(is_array, array, &[value])?;
+        js.boolean(r)
+      }
+      _ => Ok(false),
+    }
+  }
+
+  /// `value.length === len` (a full `[[Get]]`).
+  fn length_is(&self, value: Val, len: usize) -> JsResult<bool> {
+    let l = self.js.get_named(value, c"length")?;
+    // Not a number: Node-API says so without an exception.
+    Ok(matches!(self.js.number(l), Ok(n) if n == len as f64))
+  }
+
+  /// `value.valueOf === Object.prototype.valueOf` (full `[[Get]]`s).
+  fn standard_value_of(&self, value: Val) -> JsResult<bool> {
+    let js = self.js;
+    let own = js.get_named(value, c"valueOf")?;
+    let standard = js.get_named(self.realm.object_prototype, c"valueOf")?;
+    js.strict_equals(own, standard)
   }
 
   /// `value?.type === 'Buffer'` (a full `[[Get]]`).
@@ -129,7 +195,13 @@ impl<'a> Walker<'a> {
     let data = js.get(value, self.realm.data_key)?;
     let source = if js.truthy(data)? { data } else { value };
     if let Some(bytes) = js.uint8_bytes(source)? {
-      return Ok(bytes.to_vec());
+      // Fix (differential tests): Buffer.from(view) calls `view.valueOf()`
+      // and copies `view.length` elements, so only a view with the standard
+      // `valueOf` and its true `length` is copied directly; any other goes
+      // through Buffer.from below (which may throw, as in Baileys).
+      if self.length_is(source, bytes.len())? && self.standard_value_of(source)? {
+        return Ok(bytes.to_vec());
+      }
     }
     if js.type_of(source)? == Type::String {
       return Ok(js.utf8_lossy(source)?.into_bytes());
@@ -143,29 +215,60 @@ impl<'a> Walker<'a> {
 
   /// The primitive inside a `Number`, `String`, `Boolean` or `BigInt` object
   /// (recognised by prototype chain; plain objects are skipped quickly).
-  fn unwrap_boxed(&self, value: Val) -> JsResult<Option<Val>> {
+  ///
+  /// Known departure: a boxed primitive whose prototype is not its usual one
+  /// (replaced with `Object.setPrototypeOf`, or from another realm) is walked
+  /// as an object, where JSON.stringify unwraps it by internal slot. Telling
+  /// those apart would take a throwing brand check on every plain object.
+  fn unwrap_boxed(&self, value: Val, proto: Option<Val>) -> JsResult<Option<Val>> {
     let js = self.js;
-    let proto = js.prototype_of(value)?;
+    let proto = match proto {
+      Some(p) => p,
+      None => js.prototype_of(value)?,
+    };
     if js.strict_equals(proto, self.realm.object_prototype)? || js.type_of(proto)? == Type::Null {
       return Ok(None);
     }
     if js.is_array(value)? {
       return Ok(None);
     }
-    if js.instance_of(value, self.realm.number)? {
+    // Fix (differential tests): the prototype chain only suggests a boxed
+    // primitive; JSON.stringify goes by the internal slot. An
+    // `Object.create(Number.prototype)` has none (it is a plain `{}` to
+    // JSON.stringify, and made us throw), and a `Boolean` object's own
+    // `valueOf` is never called (we used to call it). `slot_value` checks the slot.
+    if js.instance_of(value, self.realm.number)? && self.slot_value(self.realm.number, value)?.is_some() {
       return Ok(Some(js.double(js.to_number(value)?)?));
     }
-    if js.instance_of(value, self.realm.string)? {
+    if js.instance_of(value, self.realm.string)? && self.slot_value(self.realm.string, value)?.is_some() {
       return Ok(Some(js.to_string(value)?));
     }
     if js.instance_of(value, self.realm.boolean)? {
-      let f = js.get_named(value, c"valueOf")?;
-      return Ok(Some(js.call(f, value, &[])?));
+      if let Some(b) = self.slot_value(self.realm.boolean, value)? {
+        return Ok(Some(b));
+      }
     }
-    if js.instance_of(value, self.realm.bigint)? {
+    if js.instance_of(value, self.realm.bigint)? && self.slot_value(self.realm.bigint, value)?.is_some() {
       return Err(JsErr::Type("Do not know how to serialize a BigInt".into()));
     }
     Ok(None)
+  }
+
+  /// `ctor.prototype.valueOf.call(value)`: the primitive in the value's
+  /// [[NumberData]] / [[StringData]] / [[BooleanData]] / [[BigIntData]]
+  /// slot, or `None` when it has no such slot (those methods throw then).
+  fn slot_value(&self, ctor: Val, value: Val) -> JsResult<Option<Val>> {
+    let js = self.js;
+    let proto = js.get_named(ctor, c"prototype")?;
+    let value_of = js.get_named(proto, c"valueOf")?;
+    match js.call(value_of, value, &[]) {
+      Ok(v) => Ok(Some(v)),
+      Err(JsErr::Pending) => {
+        js.take_exception();
+        Ok(None)
+      }
+      Err(e) => Err(e),
+    }
   }
 
   fn enter(&mut self, value: Val) -> JsResult<()> {

@@ -51,9 +51,16 @@ pub fn parse_file(bytes: &[u8], flavor: Flavor) -> Result<Value, ParseError> {
   Parser { text: &text, b: text.as_bytes(), pos: 0, flavor }.parse()
 }
 
+// A revive error is not returned at once (fix found by the differential
+// tests): `JSON.parse` parses the whole text before its reviver runs, so a
+// syntax error anywhere wins over a reviver error, and a value replaced by a
+// later duplicate key is never revived at all. Each value being built carries
+// the reviver error of its subtree (`poison`), an object keeps the errors of
+// the entries it still holds, and only an error that reaches the root of a
+// syntactically valid text is returned.
 enum Frame {
-  Array(Vec<Value>),
-  Object { obj: Object, index: Option<HashMap<JsString, usize>>, key: JsString },
+  Array { items: Vec<Value>, poison: Option<ReviveError> },
+  Object { obj: Object, index: Option<HashMap<JsString, usize>>, key: JsString, poison: Vec<(usize, ReviveError)> },
 }
 
 struct Parser<'a> {
@@ -83,19 +90,22 @@ impl Parser<'_> {
     let mut stack: Vec<Frame> = Vec::new();
     'value: loop {
       self.skip_ws();
+      let mut poison: Option<ReviveError> = None;
       let mut value = match self.peek() {
         Some(b'{') => {
           self.pos += 1;
           self.skip_ws();
           if self.peek() == Some(b'}') {
             self.pos += 1;
-            self.revive(Object::new())?
+            let (v, e) = self.revive(Object::new());
+            poison = e;
+            v
           } else {
             if stack.len() >= MAX_DEPTH {
               return Err(ParseError::TooDeep);
             }
             let key = self.key()?;
-            stack.push(Frame::Object { obj: Object::new(), index: None, key });
+            stack.push(Frame::Object { obj: Object::new(), index: None, key, poison: Vec::new() });
             continue 'value;
           }
         }
@@ -109,7 +119,7 @@ impl Parser<'_> {
             if stack.len() >= MAX_DEPTH {
               return Err(ParseError::TooDeep);
             }
-            stack.push(Frame::Array(Vec::new()));
+            stack.push(Frame::Array { items: Vec::new(), poison: None });
             continue 'value;
           }
         }
@@ -128,10 +138,16 @@ impl Parser<'_> {
             if self.pos != self.b.len() {
               return Err(self.err("Unexpected non-whitespace character after JSON"));
             }
-            return Ok(value);
+            return match poison {
+              Some(e) => Err(ParseError::Revive(e)),
+              None => Ok(value),
+            };
           }
-          Some(Frame::Array(items)) => {
+          Some(Frame::Array { items, poison: array_poison }) => {
             items.push(value);
+            if array_poison.is_none() {
+              *array_poison = poison.take();
+            }
             self.skip_ws();
             match self.peek() {
               Some(b',') => {
@@ -140,14 +156,20 @@ impl Parser<'_> {
               }
               Some(b']') => {
                 self.pos += 1;
-                let Some(Frame::Array(items)) = stack.pop() else { unreachable!() };
+                let Some(Frame::Array { items, poison: p }) = stack.pop() else { unreachable!() };
                 value = Value::Array(items);
+                poison = p;
               }
               _ => return Err(self.err("Expected ',' or ']' after array element")),
             }
           }
-          Some(Frame::Object { obj, index, key }) => {
-            insert_property(obj, index, std::mem::replace(key, JsString::Utf8(String::new())), value);
+          Some(Frame::Object { obj, index, key, poison: entry_poison }) => {
+            let at = insert_property(obj, index, std::mem::replace(key, JsString::Utf8(String::new())), value);
+            // A repeated key drops the error of the value it replaces.
+            entry_poison.retain(|(i, _)| *i != at);
+            if let Some(e) = poison.take() {
+              entry_poison.push((at, e));
+            }
             self.skip_ws();
             match self.peek() {
               Some(b',') => {
@@ -158,8 +180,10 @@ impl Parser<'_> {
               }
               Some(b'}') => {
                 self.pos += 1;
-                let Some(Frame::Object { obj, .. }) = stack.pop() else { unreachable!() };
-                value = self.revive(obj)?;
+                let Some(Frame::Object { obj, poison: p, .. }) = stack.pop() else { unreachable!() };
+                let (v, own) = self.revive(obj);
+                value = v;
+                poison = p.into_iter().next().map(|(_, e)| e).or(own);
               }
               _ => return Err(self.err("Expected ',' or '}' after property value")),
             }
@@ -169,8 +193,12 @@ impl Parser<'_> {
     }
   }
 
-  fn revive(&self, obj: Object) -> Result<Value, ParseError> {
-    revive_object(obj, self.flavor).map_err(ParseError::Revive)
+  /// The revived object, or a stand-in and the reviver's error.
+  fn revive(&self, obj: Object) -> (Value, Option<ReviveError>) {
+    match revive_object(obj, self.flavor) {
+      Ok(v) => (v, None),
+      Err(e) => (Value::Null, Some(e)),
+    }
   }
 
   /// A property name and the `:` after it.
@@ -408,7 +436,8 @@ impl StringBuilder {
 
 /// Adds a property, or for a repeated key replaces the value in place
 /// (`JSON.parse` keeps the first position and the last value).
-fn insert_property(obj: &mut Object, index: &mut Option<HashMap<JsString, usize>>, key: JsString, value: Value) {
+/// Returns the entry's index.
+fn insert_property(obj: &mut Object, index: &mut Option<HashMap<JsString, usize>>, key: JsString, value: Value) -> usize {
   const LINEAR_SCAN_LIMIT: usize = 16;
   if index.is_none() && obj.entries.len() >= LINEAR_SCAN_LIMIT {
     *index = Some(obj.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
@@ -418,12 +447,16 @@ fn insert_property(obj: &mut Object, index: &mut Option<HashMap<JsString, usize>
     None => obj.entries.iter().position(|(k, _)| *k == key),
   };
   match existing {
-    Some(i) => obj.entries[i].1 = value,
+    Some(i) => {
+      obj.entries[i].1 = value;
+      i
+    }
     None => {
       if let Some(map) = index {
         map.insert(key.clone(), obj.entries.len());
       }
       obj.entries.push((key, value));
+      obj.entries.len() - 1
     }
   }
 }
@@ -483,6 +516,25 @@ mod tests {
   fn invalid_utf8_is_replaced() {
     let v = parse_file(b"\"a\xffb\"", Flavor::V7).unwrap();
     assert_eq!(v, Value::str("a\u{FFFD}b"));
+  }
+
+  /// Found by the differential tests: JSON.parse parses the whole text before
+  /// its reviver runs, so a syntax error wins over a v6 reviver error, and a
+  /// value replaced by a later duplicate key is never revived.
+  #[test]
+  fn reviver_errors_come_after_syntax_and_skip_replaced_values() {
+    let v6 = |s: &str| parse_file(s.as_bytes(), Flavor::V6);
+    // The reviver would throw on the first object, but the text is not JSON.
+    assert!(matches!(v6(r#"[{"type":"Buffer","data":5}, x]"#), Err(ParseError::Syntax { .. })));
+    assert!(matches!(v6(r#"[{"type":"Buffer","data":5}"#), Err(ParseError::Syntax { .. })));
+    // The throwing value is replaced by a duplicate key: nothing throws.
+    let v = v6(r#"{"5":{"data":{},"type":"Buffer"},"5":0}"#).unwrap();
+    assert_eq!(v.as_object().unwrap().entries, vec![(JsString::from("5"), Value::Number(0.0))]);
+    // Replaced by a throwing value: throws. Nested anywhere: throws.
+    assert!(matches!(v6(r#"{"a":1,"a":{"type":"Buffer","data":true}}"#), Err(ParseError::Revive(_))));
+    assert!(matches!(v6(r#"[[{"a":[{"type":"Buffer","data":5}]}],1]"#), Err(ParseError::Revive(_))));
+    assert!(matches!(v6(r#"{"x":{"y":{"type":"Buffer","data":5},"y":1},"z":{"buffer":true,"value":{}}}"#), Err(ParseError::Revive(_))));
+    assert!(v6(r#"{"x":{"y":{"type":"Buffer","data":5},"y":1}}"#).is_ok());
   }
 
   #[test]
