@@ -243,16 +243,15 @@ impl NativeAuthStore {
         id_keys.push(key);
       }
       let app_state_class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
-      let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
+      let logger_ref = HeldRef::new(js, logger.map(|v| v.value().value))?;
       let wants_class = key_type == APP_STATE_SYNC_KEY && app_state_class.is_some();
       let (pending, promise) = settle::begin(js)?;
       store.get(
         &key_type,
         id_names,
         !wants_class,
-        Box::new(settle_with(pending, move |js: &Js, reads: Vec<KeyRead>| {
+        Box::new(settle_reads(pending, move |js: &Js, reads: Vec<KeyRead>| {
           let class = app_state_class.as_ref().map(|r| r.value(js)).transpose()?;
-          let logger = logger.as_ref().map(|r| r.value(js)).transpose()?;
           let from_object = match class {
             Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
             _ => None,
@@ -261,11 +260,11 @@ impl NativeAuthStore {
           let mut builder = Builder::new(*js, Some(&realm));
           let out = js.object()?;
           for (key, read) in id_keys.iter().zip(reads) {
-            let value = read_value(js, &mut builder, &read, from_object, logger)?;
+            let value = read_value(js, &mut builder, &read, from_object)?;
             js.set(out, string(js, key)?, value)?;
           }
           Ok(out)
-        })),
+        }, logger_ref)),
       );
       Ok(promise)
     })
@@ -341,16 +340,15 @@ impl NativeAuthStore {
         }));
       }
       let app_state_class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
-      let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
+      let logger_ref = HeldRef::new(js, logger.map(|v| v.value().value))?;
       let wants_class = key_type == APP_STATE_SYNC_KEY && app_state_class.is_some();
       let (pending, promise) = settle::begin(js)?;
       store.read_names(
         &key_type,
         list,
         !wants_class,
-        Box::new(settle_with(pending, move |js: &Js, reads: Vec<KeyRead>| {
+        Box::new(settle_reads(pending, move |js: &Js, reads: Vec<KeyRead>| {
           let class = app_state_class.as_ref().map(|r| r.value(js)).transpose()?;
-          let logger = logger.as_ref().map(|r| r.value(js)).transpose()?;
           let from_object = match class {
             Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
             _ => None,
@@ -359,10 +357,10 @@ impl NativeAuthStore {
           let mut builder = Builder::new(*js, Some(&realm));
           let out = js.array(reads.len())?;
           for (i, read) in reads.iter().enumerate() {
-            js.set_element(out, i as u32, read_value(js, &mut builder, read, from_object, logger)?)?;
+            js.set_element(out, i as u32, read_value(js, &mut builder, read, from_object)?)?;
           }
           Ok(out)
-        })),
+        }, logger_ref)),
       );
       Ok(promise)
     })
@@ -399,17 +397,8 @@ impl NativeAuthStore {
 }
 
 /// One `get` answer as a JavaScript value: `null`, or the value (through
-/// `fromObject` when the caller gave Baileys' class); a warning goes to the logger.
-fn read_value(
-  js: &Js,
-  builder: &mut Builder,
-  read: &KeyRead,
-  from_object: Option<(Val, Val)>,
-  logger: Option<Val>,
-) -> JsResult<Val> {
-  if let (Some(msg), Some(logger)) = (&read.warning, logger) {
-    warn(js, logger, msg);
-  }
+/// `fromObject` when the caller gave Baileys' class).
+fn read_value(js: &Js, builder: &mut Builder, read: &KeyRead, from_object: Option<(Val, Val)>) -> JsResult<Val> {
   match &read.value {
     None => js.null(),
     Some(v) => {
@@ -422,7 +411,35 @@ fn read_value(
   }
 }
 
-fn warn(js: &Js, logger: Val, message: &str) {
+/// Settles a `get`-like call: first every warning goes to the logger (also
+/// when the call then fails), then the first failed read rejects the call,
+/// else `build` makes the result.
+pub(crate) fn settle_reads(
+  pending: Pending,
+  build: impl FnOnce(&Js, Vec<KeyRead>) -> JsResult<Val> + Send + 'static,
+  logger: Option<HeldRef>,
+) -> impl FnOnce(Vec<std::result::Result<KeyRead, StoreError>>) + Send + 'static {
+  move |reads| {
+    pending.settle(Box::new(move |js: &Js| {
+      let realm = realm(js).map_err(|e| js.error_value(e))?;
+      if let Some(logger) = logger.as_ref().and_then(|l| l.value(js).ok()) {
+        for msg in reads.iter().filter_map(|r| r.as_ref().ok().and_then(|r| r.warning.as_deref())) {
+          warn(js, logger, msg);
+        }
+      }
+      let mut ok = Vec::with_capacity(reads.len());
+      for read in reads {
+        match read {
+          Ok(r) => ok.push(r),
+          Err(e) => return Err(store_error(js, &realm, &e)),
+        }
+      }
+      build(js, ok).map_err(|e| js.error_value(e))
+    }))
+  }
+}
+
+pub(crate) fn warn(js: &Js, logger: Val, message: &str) {
   let result = (|| -> JsResult<()> {
     let f = js.get_named(logger, c"warn")?;
     if js.type_of(f)? == Type::Function {
@@ -465,7 +482,12 @@ fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
         let id = String::from_utf16_lossy(&js.utf16_fast(id_key)?);
         let value = js.get(category, id_key)?;
         if js.truthy_typed(value, js.type_of(value)?)? {
-          let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Type(e.to_string()))?;
+          let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Coded {
+            message: e.to_string(),
+            code: e.code().unwrap_or("EINVAL"),
+            // Node: a NUL in a path is a TypeError, a name too long an ordinary Error.
+            type_error: e.errno().is_none(),
+          })?;
           let value = walker.walk_root(value)?.ok_or_else(|| {
             JsErr::Type(format!(
               "The \"data\" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received undefined (value of {key_type} {id} is not serializable)"

@@ -21,6 +21,8 @@ pub enum JsErr {
   Type(String),
   Range(String),
   Error(String),
+  /// An error with Node's `code` (a TypeError when `type_error`).
+  Coded { message: String, code: &'static str, type_error: bool },
 }
 
 pub type JsResult<T> = Result<T, JsErr>;
@@ -435,6 +437,18 @@ impl Js {
       JsErr::Type(m) => self.type_error(&m),
       JsErr::Range(m) => self.range_error(&m),
       JsErr::Error(m) => self.error(&m),
+      JsErr::Coded { message, code, type_error } => self.str_utf8(code).and_then(|c| {
+        let msg = self.str_utf8(&message)?;
+        let mut out = ptr::null_mut();
+        let status = unsafe {
+          if type_error {
+            sys::napi_create_type_error(self.env, c, msg, &mut out)
+          } else {
+            sys::napi_create_error(self.env, c, msg, &mut out)
+          }
+        };
+        self.check(status).map(|()| out)
+      }),
     };
     made.unwrap_or_else(|_| self.take_exception().unwrap_or(ptr::null_mut()))
   }

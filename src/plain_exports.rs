@@ -27,8 +27,8 @@ use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, promise_or_rejection, settle_with, HeldRef};
-use crate::js::{Js, JsErr, JsResult, Type, Val};
+use crate::auth_state::{flavor_arg, promise_or_rejection, settle_reads, settle_with, HeldRef};
+use crate::js::{Js, JsErr, JsResult, Type};
 use crate::js_to_value::Walker;
 use crate::realm::realm;
 use crate::settle;
@@ -170,28 +170,27 @@ pub fn plain_load_key<'a>(
     let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
     let wants_class = key_type == APP_STATE_SYNC_KEY && class.is_some();
     let (pending, promise) = settle::begin(js)?;
-    let done = settle_with(pending, move |js: &Js, read: Option<KeyRead>| {
-      let class = class.as_ref().map(|r| r.value(js)).transpose()?;
-      let logger = logger.as_ref().map(|r| r.value(js)).transpose()?;
-      let Some(read) = read else { return js.null() };
-      if let (Some(msg), Some(logger)) = (&read.warning, logger) {
-        warn(js, logger, msg);
-      }
-      let Some(value) = &read.value else { return js.null() };
-      let realm = realm(js)?;
-      let built = Builder::new(*js, Some(&realm)).build(value)?;
-      match class {
-        Some(c) if wants_class && value.is_truthy() => {
-          let from_object = js.get_named(c, c"fromObject")?;
-          js.call(from_object, c, &[built])
+    let done = settle_reads(
+      pending,
+      move |js: &Js, mut reads: Vec<KeyRead>| {
+        let class = class.as_ref().map(|r| r.value(js)).transpose()?;
+        let Some(value) = reads.pop().and_then(|r| r.value) else { return js.null() };
+        let realm = realm(js)?;
+        let built = Builder::new(*js, Some(&realm)).build(&value)?;
+        match class {
+          Some(c) if wants_class && value.is_truthy() => {
+            let from_object = js.get_named(c, c"fromObject")?;
+            js.call(from_object, c, &[built])
+          }
+          _ => Ok(built),
         }
-        _ => Ok(built),
-      }
-    });
+      },
+      logger,
+    );
     with_store(display, options, false, move |opened| match opened {
-      Err(e) => done(Err(e)),
-      Ok(None) => done(Ok(None)),
-      Ok(Some(store)) => store.get(&key_type, vec![id], !wants_class, Box::new(move |r| done(r.map(|mut reads| reads.pop())))),
+      Err(e) => done(vec![Err(e)]),
+      Ok(None) => done(Vec::new()),
+      Ok(Some(store)) => store.get(&key_type, vec![id], !wants_class, Box::new(done)),
     });
     Ok(promise)
   })
@@ -216,7 +215,11 @@ pub fn plain_save_key<'a>(
     let options = options_arg(js, options, true)?;
     let value = value.value().value;
     let op = if js.truthy_typed(value, js.type_of(value)?)? {
-      let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Type(e.to_string()))?;
+      let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Coded {
+        message: e.to_string(),
+        code: e.code().unwrap_or("EINVAL"),
+        type_error: e.errno().is_none(),
+      })?;
       let realm = realm(js)?;
       let value = Walker::new(*js, &realm)
         .walk_root(value)?
@@ -267,18 +270,4 @@ pub fn plain_list_key_files<'a>(env: &'a Env, folder: Unknown<'a>, key_type: Unk
     });
     Ok(promise)
   })
-}
-
-fn warn(js: &Js, logger: Val, message: &str) {
-  let result = (|| -> JsResult<()> {
-    let f = js.get_named(logger, c"warn")?;
-    if js.type_of(f)? == Type::Function {
-      js.call(f, logger, &[js.str_utf8(message)?])?;
-    }
-    Ok(())
-  })();
-  if result.is_err() {
-    // A throwing logger must not lose the value the call read.
-    js.take_exception();
-  }
 }

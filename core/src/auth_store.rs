@@ -47,6 +47,9 @@ pub struct AuthStore {
 
 type Done<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
 
+/// The outcome of each read of a `get`, in request order.
+pub type ReadsDone = Box<dyn FnOnce(Vec<Result<KeyRead, StoreError>>) + Send>;
+
 fn panicked() -> StoreError {
   StoreError::Internal { message: "a file operation panicked".to_owned() }
 }
@@ -121,13 +124,15 @@ impl AuthStore {
   /// `keys.get(type, ids)`: one answer per id, in the order of `ids`.
   /// With `plain_app_state`, `app-state-sync-key` values are converted as
   /// `AppStateSyncKeyData.fromObject` would (the caller gave no `proto`).
-  pub fn get(&self, key_type: &str, ids: Vec<String>, plain_app_state: bool, done: Done<Vec<KeyRead>>) {
+  pub fn get(&self, key_type: &str, ids: Vec<String>, plain_app_state: bool, done: ReadsDone) {
     let names = ids.iter().map(|id| naming::key_file_name(key_type, id)).collect();
     self.read_names(key_type, names, plain_app_state, done)
   }
 
   /// Reads key files of `key_type` by file name (a name no file can have reads as missing).
-  pub fn read_names(&self, key_type: &str, names: Vec<Result<String, NameError>>, plain_app_state: bool, done: Done<Vec<KeyRead>>) {
+  /// Each name gets its own outcome, so that the warnings of the reads that
+  /// worked reach the logger even when another read of the call failed.
+  pub fn read_names(&self, key_type: &str, names: Vec<Result<String, NameError>>, plain_app_state: bool, done: ReadsDone) {
     let folder = self.folder.clone();
     let app_state = plain_app_state && key_type == APP_STATE_SYNC_KEY;
     let ops: Vec<(usize, Result<String, NameError>)> = names
@@ -148,7 +153,7 @@ impl AuthStore {
         Ok(name) => read_key(&folder, &name, app_state),
       },
       || Err(panicked()),
-      move |results| done(results.into_iter().collect()),
+      done,
     );
   }
 

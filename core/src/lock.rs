@@ -30,6 +30,20 @@ pub struct FolderLock {
   pub folder: PathBuf,
 }
 
+impl FolderLock {
+  /// Whether the file this lock holds is still the lock file in `dir`.
+  fn is_lock_file_of(&self, dir: RawFd) -> bool {
+    let mut held: libc::stat = unsafe { std::mem::zeroed() };
+    let mut there: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe {
+      libc::fstat(self._fd.as_raw_fd(), &mut held) == 0
+        && libc::fstatat(dir, LOCK_FILE_C.as_ptr(), &mut there, libc::AT_SYMLINK_NOFOLLOW) == 0
+        && held.st_dev == there.st_dev
+        && held.st_ino == there.st_ino
+    }
+  }
+}
+
 fn registry() -> &'static Mutex<HashMap<PathBuf, Arc<FolderLock>>> {
   static REGISTRY: OnceLock<Mutex<HashMap<PathBuf, Arc<FolderLock>>>> = OnceLock::new();
   REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
@@ -41,7 +55,13 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Arc<FolderLock>>> {
 pub fn acquire(folder: &Path, dir: RawFd) -> Result<Arc<FolderLock>, StoreError> {
   let mut held = registry().lock();
   if let Some(lock) = held.get(folder) {
-    return Ok(lock.clone());
+    if lock.is_lock_file_of(dir) {
+      return Ok(lock.clone());
+    }
+    // The folder (or its lock file) was deleted and made again since we
+    // locked it (a bot that deletes its folder on logout and pairs again):
+    // our lock is on a file that is gone, so lock the one there now.
+    held.remove(folder);
   }
   let io_err = |syscall, e| StoreError::io(syscall, folder.join(LOCK_FILE), e);
   let flags = libc::O_RDWR | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC;

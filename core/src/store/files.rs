@@ -23,7 +23,16 @@ pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
 const TEMP_PREFIX: &str = ".baileys-auth-tmp-";
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// The counter of temporary names. It starts at a random value, so that the
+/// names this process uses can be told from those a dead process with the
+/// same pid left (pids are reused; pid 1 in every container).
+fn temp_counter() -> &'static (u64, AtomicU64) {
+  static COUNTER: std::sync::OnceLock<(u64, AtomicU64)> = std::sync::OnceLock::new();
+  COUNTER.get_or_init(|| {
+    let start = (u32::from_le_bytes(crate::xeddsa::random_bytes::<4>()) as u64) << 20;
+    (start, AtomicU64::new(start))
+  })
+}
 
 fn cstr(name: &str) -> Result<CString, io::Error> {
   CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
@@ -31,7 +40,16 @@ fn cstr(name: &str) -> Result<CString, io::Error> {
 
 /// A fresh temporary name: `.baileys-auth-tmp-<pid>-<counter>`.
 pub fn temp_name() -> String {
-  format!("{TEMP_PREFIX}{}-{}", own_pid(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed))
+  format!("{TEMP_PREFIX}{}-{}", own_pid(), temp_counter().1.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Whether `name` is a temporary file this very process may be writing now.
+fn is_own_temp(name: &str) -> bool {
+  let Some(rest) = name.strip_prefix(TEMP_PREFIX) else { return false };
+  let Some((pid, counter)) = rest.split_once('-') else { return false };
+  let (start, next) = temp_counter();
+  pid.parse::<u32>().ok() == Some(own_pid())
+    && counter.parse::<u64>().is_ok_and(|n| n >= *start && n < next.load(Ordering::Relaxed))
 }
 
 /// `getpid()` once (it is a system call each time; no Rust code runs in a forked child).
@@ -67,10 +85,20 @@ pub fn read(folder: &Folder, name: &str, out: &mut Vec<u8>) -> Result<Option<()>
 pub fn write_atomic(folder: &Folder, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
   let io = folder.io.as_ref();
   let dir = folder.dir_fd();
-  let tmp = temp_name();
-  let tmp_c = cstr(&tmp).map_err(|e| StoreError::io("open", folder.file_path(&tmp), e))?;
   let target_c = cstr(name).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
-  let fd = io.create_new(dir, &tmp_c).map_err(|e| StoreError::io("open", folder.file_path(&tmp), e))?;
+  // A name of ours can already exist: a dead process that had our pid (pid
+  // reuse, e.g. pid 1 in a restarted container) left it. Our counter never
+  // repeats a name, so such a file is never ours: take the next name.
+  let mut attempts = 0;
+  let (tmp, tmp_c, fd) = loop {
+    let tmp = temp_name();
+    let tmp_c = cstr(&tmp).map_err(|e| StoreError::io("open", folder.file_path(&tmp), e))?;
+    match io.create_new(dir, &tmp_c) {
+      Ok(fd) => break (tmp, tmp_c, fd),
+      Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempts < 1024 => attempts += 1,
+      Err(e) => return Err(StoreError::io("open", folder.file_path(&tmp), e)),
+    }
+  };
   let written = io
     .write_all(&fd, bytes)
     .map_err(|e| StoreError::io("write", folder.file_path(&tmp), e))
@@ -139,7 +167,7 @@ pub fn remove_stale_temps(folder: &Folder) -> usize {
     let name = entry.file_name();
     let Some(name) = name.to_str() else { continue };
     let Some(pid) = temp_name_pid(name) else { continue };
-    if pid == own || (!folder.holds_lock() && process_alive(pid)) {
+    if is_own_temp(name) || (pid != own && !folder.holds_lock() && process_alive(pid)) {
       continue;
     }
     if let Ok(c) = cstr(name) {

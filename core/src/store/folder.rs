@@ -43,7 +43,6 @@ impl Folder {
   /// missing folder is created, with missing parents, mode 0700), then the
   /// owner lock when asked for.
   pub fn open(display: &str, options: OpenOptions, io: Arc<dyn Io>) -> Result<Folder, StoreError> {
-    super::io::refresh_umask();
     let given = Path::new(display);
     match std::fs::metadata(given) {
       Ok(meta) if !meta.is_dir() => return Err(StoreError::NotADirectory { folder: display.to_owned() }),

@@ -8,25 +8,11 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Mode of every file we create, whatever the umask.
 pub const FILE_MODE: libc::mode_t = 0o600;
 /// Mode of every folder we create, whatever the umask.
 pub const DIR_MODE: libc::mode_t = 0o700;
-
-/// Whether the process umask takes bits away from 0600, so that each new
-/// file needs an `fchmod`. Re-read whenever a folder is opened.
-static FCHMOD_NEEDED: AtomicBool = AtomicBool::new(true);
-
-/// Reads the umask from `/proc/self/status` (reading it with `umask(2)`
-/// would change it for every other thread for a moment).
-pub fn refresh_umask() {
-  let umask = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-    s.lines().find_map(|l| l.strip_prefix("Umask:").and_then(|v| u32::from_str_radix(v.trim(), 8).ok()))
-  });
-  FCHMOD_NEEDED.store(umask.is_none_or(|m| m & FILE_MODE != 0), Ordering::Relaxed);
-}
 
 pub trait Io: Send + Sync {
   /// Opens an existing file for reading (following symlinks, as Node does).
@@ -91,8 +77,12 @@ impl Io for RealIo {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     let fd = retry_eintr(|| cvt(unsafe { libc::openat(dir, name.as_ptr(), flags, FILE_MODE as libc::c_uint) }))?;
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // The umask may have taken bits away from 0600 (it never adds any): then set it exactly.
-    if FCHMOD_NEEDED.load(Ordering::Relaxed) {
+    // The umask may have taken bits away from 0600 (it never adds any), and
+    // the process may change it at any time: look (fstat is far cheaper than
+    // an fchmod, which dirties the inode) and set it exactly when needed.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let exact = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0 && st.st_mode & 0o7777 == FILE_MODE;
+    if !exact {
       if let Err(e) = cvt(unsafe { libc::fchmod(fd.as_raw_fd(), FILE_MODE) }) {
         // The file is ours (O_EXCL): do not leave it behind (the caller only
         // removes temp files it got a descriptor for).
