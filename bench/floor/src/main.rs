@@ -19,7 +19,8 @@
 //!
 //! Usage: floor --base DIR --templates DIR [--workloads 1,2,3,4,5,6,9]
 //!              [--fsync-workloads 1,3,6] [--threads N] [--modes 1,N]
-//!              [--repeat R] [--w9-batches 100] [--w9-batch 1000]
+//!              [--repeat R] [--w9-batches 100] [--w9-batch 1000] [--protocol atomic|inplace|exchange]
+//!              [--keep-folders]
 //! Prints one JSON object: {"threads":N,"cores":C,"results":[{"mode":"1t","fsync":false,"workload":1,"ms":..},..]}
 
 mod sys;
@@ -65,8 +66,57 @@ fn temp_name(pid: u32) -> CString {
   CString::new(format!(".baileys-auth-tmp-{pid}-{n}")).unwrap()
 }
 
+/// `--protocol inplace`: Baileys' protocol (Node's `writeFile`: truncate and
+/// write in place, never fsynced) instead of ours, to tell the cost of the
+/// protocol from the cost of the code. Not used by `npm run bench`.
+static IN_PLACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--protocol exchange`: a proposal, not what our store does (not used by
+/// `npm run bench`). Each thread keeps one temporary file and recycles it:
+/// truncate and write it, then swap it with the target (`RENAME_EXCHANGE`),
+/// so the temporary name now holds the old inode, which the next write
+/// reuses. The target is old-or-new at every instant as with a rename, but an
+/// overwrite allocates and frees no inode. A target that does not exist yet is
+/// renamed onto as usual (the thread then makes a new temporary file).
+static EXCHANGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+thread_local! {
+  static SPARE: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+fn write_exchange(dir: RawFd, pid: u32, target: &CString, bytes: &[u8], fsync: bool) {
+  let spare = SPARE.with(|s| s.borrow_mut().take());
+  let (tmp, fd) = match spare.and_then(|t| sys::open_rewrite(dir, &t).expect("open spare").map(|fd| (t, fd))) {
+    Some(x) => x,
+    None => {
+      let t = temp_name(pid);
+      let fd = sys::create_new(dir, &t).expect("create temp");
+      (t, fd)
+    }
+  };
+  sys::write_all(fd, bytes).expect("write");
+  if fsync {
+    sys::fsync_fd(fd).expect("fsync");
+  }
+  sys::close_fd(fd).expect("close");
+  match sys::exchange_in(dir, &tmp, target) {
+    Ok(()) => SPARE.with(|s| *s.borrow_mut() = Some(tmp)),
+    Err(e) if e.raw_os_error() == Some(sys::ENOENT) => sys::rename_in(dir, &tmp, target).expect("rename"),
+    Err(e) => panic!("exchange: {e}"),
+  }
+}
+
 /// Our write protocol, one file.
 fn write_atomic(dir: RawFd, pid: u32, target: &CString, bytes: &[u8], fsync: bool) {
+  if EXCHANGE.load(Ordering::Relaxed) {
+    return write_exchange(dir, pid, target, bytes, fsync);
+  }
+  if IN_PLACE.load(Ordering::Relaxed) {
+    let fd = sys::open_trunc(dir, target).expect("open");
+    sys::write_all(fd, bytes).expect("write");
+    sys::close_fd(fd).expect("close");
+    return;
+  }
   let tmp = temp_name(pid);
   let fd = sys::create_new(dir, &tmp).expect("create temp");
   sys::write_all(fd, bytes).expect("write");
@@ -171,9 +221,14 @@ impl Folder {
 impl Drop for Folder {
   fn drop(&mut self) {
     let _ = sys::close_fd(self.fd);
-    let _ = std::fs::remove_dir_all(&self.path);
+    // Removed at exit (unless --keep-folders), not now: on ext4 without a
+    // journal, inode allocation skips inodes deleted in the last minutes, so
+    // deleting here would slow down the next mode's writes (see bench/README.md).
+    REMOVE_AT_EXIT.lock().unwrap().push(self.path.clone());
   }
 }
+
+static REMOVE_AT_EXIT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
 /// One batch (one `get` or one `set` call): every name, then, with fsync,
 /// one folder fsync. Returns when all is done.
@@ -254,6 +309,7 @@ struct Args {
   repeat: usize,
   w9_batches: usize,
   w9_batch: usize,
+  keep_folders: bool,
 }
 
 fn default_threads() -> usize {
@@ -279,6 +335,7 @@ fn parse_args() -> Args {
     repeat: 1,
     w9_batches: 100,
     w9_batch: 1000,
+    keep_folders: false,
   };
   let mut it = std::env::args().skip(1);
   while let Some(flag) = it.next() {
@@ -293,6 +350,13 @@ fn parse_args() -> Args {
       "--repeat" => a.repeat = val().parse().expect("--repeat R"),
       "--w9-batches" => a.w9_batches = val().parse().unwrap(),
       "--w9-batch" => a.w9_batch = val().parse().unwrap(),
+      "--keep-folders" => a.keep_folders = true,
+      "--protocol" => match val().as_str() {
+        "atomic" => {}
+        "inplace" => IN_PLACE.store(true, Ordering::Relaxed),
+        "exchange" => EXCHANGE.store(true, Ordering::Relaxed),
+        other => panic!("--protocol atomic|inplace|exchange, not {other}"),
+      },
       other => panic!("unknown option {other}"),
     }
   }
@@ -307,6 +371,10 @@ struct Result1 {
 }
 
 fn run_mode(args: &Args, t: &Templates, exec: &Exec, mode: &str, fsync: bool, out: &mut Vec<Result1>, seq: &mut u32) {
+  // As the harness does between implementations (not timed): start with nothing
+  // dirty, so that a mode does not pay for the writeback (and, with `discard`,
+  // the trims) of the folders the previous one wrote and removed.
+  sys::sync_all();
   let wl: &[u32] = if fsync { &args.fsync_workloads } else { &args.workloads };
   let has = |w: u32| wl.contains(&w);
   let mut push = |workload: u32, ms: f64| out.push(Result1 { mode: mode.to_owned(), fsync, workload, ms });
@@ -360,6 +428,7 @@ fn run_mode(args: &Args, t: &Templates, exec: &Exec, mode: &str, fsync: bool, ou
   }
   if has(9) {
     let folder = Folder::fresh(&args.base, seq);
+    sys::sync_all();
     let total = args.w9_batches * args.w9_batch;
     let names = cstrings((1..=total).map(pre_key_name));
     let t0 = Instant::now();
@@ -367,6 +436,12 @@ fn run_mode(args: &Args, t: &Templates, exec: &Exec, mode: &str, fsync: bool, ou
       batch(exec, &folder, &names, b * args.w9_batch..(b + 1) * args.w9_batch, &t.w9, fsync);
     }
     push(9, ms(t0));
+    // Removed at once, before anything syncs it: deleting files whose data
+    // was never written back costs no discard (see bench/README.md).
+    let path = folder.path.clone();
+    drop(folder);
+    REMOVE_AT_EXIT.lock().unwrap().retain(|p| p != &path);
+    let _ = std::fs::remove_dir_all(&path);
   }
 }
 
@@ -397,6 +472,11 @@ fn main() {
       if !args.fsync_workloads.is_empty() {
         run_mode(&args, &t, &exec, &label, true, &mut out, &mut seq);
       }
+    }
+  }
+  for p in REMOVE_AT_EXIT.lock().unwrap().drain(..) {
+    if !args.keep_folders {
+      let _ = std::fs::remove_dir_all(p);
     }
   }
   let results: Vec<String> = out

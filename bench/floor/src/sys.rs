@@ -18,6 +18,7 @@ pub const O_RDONLY: c_int = 0;
 pub const O_WRONLY: c_int = 0o1;
 pub const O_CREAT: c_int = 0o100;
 pub const O_EXCL: c_int = 0o200;
+pub const O_TRUNC: c_int = 0o1000;
 pub const O_DIRECTORY: c_int = 0o200000;
 pub const O_NOFOLLOW: c_int = 0o400000;
 pub const O_CLOEXEC: c_int = 0o2000000;
@@ -57,8 +58,10 @@ extern "C" {
   fn fsync(fd: c_int) -> c_int;
   fn close(fd: c_int) -> c_int;
   fn renameat(olddirfd: c_int, oldpath: *const c_char, newdirfd: c_int, newpath: *const c_char) -> c_int;
+  fn renameat2(olddirfd: c_int, oldpath: *const c_char, newdirfd: c_int, newpath: *const c_char, flags: c_uint) -> c_int;
   fn __errno_location() -> *mut c_int;
   fn getpid() -> c_int;
+  fn sync();
 }
 
 fn errno() -> i32 {
@@ -80,6 +83,11 @@ fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
       r => return r,
     }
   }
+}
+
+/// `sync(2)`: write back everything dirty, on every filesystem.
+pub fn sync_all() {
+  unsafe { sync() }
 }
 
 pub fn pid() -> u32 {
@@ -108,6 +116,13 @@ pub fn create_new(dir: RawFd, name: &CStr) -> io::Result<RawFd> {
     return Err(e);
   }
   Ok(fd)
+}
+
+/// What Node's `writeFile` does (Baileys' protocol, for comparison only):
+/// `O_WRONLY|O_CREAT|O_TRUNC`, mode 0666 (less the umask), in place.
+pub fn open_trunc(dir: RawFd, name: &CStr) -> io::Result<RawFd> {
+  let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  retry(|| cvt(unsafe { openat(dir, name.as_ptr(), flags, 0o666 as c_uint) }))
 }
 
 pub fn fstat_size(fd: RawFd) -> io::Result<u64> {
@@ -165,6 +180,20 @@ pub fn fsync_fd(fd: RawFd) -> io::Result<()> {
 
 pub fn close_fd(fd: RawFd) -> io::Result<()> {
   cvt(unsafe { close(fd) }).map(drop)
+}
+
+/// `renameat2(RENAME_EXCHANGE)`: swaps two names atomically (both must exist).
+pub fn exchange_in(dir: RawFd, a: &CStr, b: &CStr) -> io::Result<()> {
+  retry(|| cvt(unsafe { renameat2(dir, a.as_ptr(), dir, b.as_ptr(), 2 /* RENAME_EXCHANGE */) })).map(drop)
+}
+
+/// Opens an existing temporary file of ours to rewrite it: `O_WRONLY|O_TRUNC|O_NOFOLLOW`.
+pub fn open_rewrite(dir: RawFd, name: &CStr) -> io::Result<Option<RawFd>> {
+  match retry(|| cvt(unsafe { openat(dir, name.as_ptr(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC) })) {
+    Ok(fd) => Ok(Some(fd)),
+    Err(e) if e.raw_os_error() == Some(ENOENT) => Ok(None),
+    Err(e) => Err(e),
+  }
 }
 
 pub fn rename_in(dir: RawFd, from: &CStr, to: &CStr) -> io::Result<()> {
