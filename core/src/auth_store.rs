@@ -3,7 +3,9 @@
 //! on the worker pool; results come back through a callback, which the napi
 //! layer turns into a settled promise.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use crate::codec::{self, app_state_key, Flavor, ParseError, Value};
 use crate::creds::init_auth_creds;
@@ -66,19 +68,20 @@ impl AuthStore {
         Err(e) => done(Err(e)),
         Ok(folder) => {
           let store = AuthStore { folder: Arc::new(folder), scheduler };
-          let clean = store.clone();
-          scheduler.submit(scheduler.workers() - 1, move || {
-            files::remove_stale_temps(&clean.folder);
-          });
           let s2 = store.clone();
           store.load_creds(Box::new(move |r| {
+            let opened = r.is_ok();
+            let clean = s2.clone();
             done(r.map(|creds| {
               let creds = match creds {
                 Some(v) => OpenedCreds::Loaded(v),
                 None => OpenedCreds::Fresh(init_auth_creds(options.flavor)),
               };
               (s2, creds)
-            }))
+            }));
+            if opened {
+              after_open(clean.folder.clone());
+            }
           }));
         }
       }
@@ -135,22 +138,19 @@ impl AuthStore {
   pub fn read_names(&self, key_type: &str, names: Vec<Result<String, NameError>>, plain_app_state: bool, done: ReadsDone) {
     let folder = self.folder.clone();
     let app_state = plain_app_state && key_type == APP_STATE_SYNC_KEY;
-    let ops: Vec<(usize, Result<String, NameError>)> = names
+    let ops: Vec<(usize, Option<String>)> = names
       .into_iter()
-      .map(|name| {
-        let worker = match &name {
-          Ok(n) => self.worker(n),
-          Err(_) => 0,
-        };
-        (worker, name)
+      .map(|name| match name {
+        Ok(n) => (self.worker(&n), Some(n)),
+        // No file can have this name (NUL, too long): missing.
+        Err(_) => (0, None),
       })
       .collect();
     self.scheduler.run_batch(
       ops,
       move |name| match name {
-        // No file can have this name (NUL, too long): it is missing.
-        Err(_) => Ok(KeyRead { value: None, warning: None }),
-        Ok(name) => read_key(&folder, &name, app_state),
+        None => Ok(KeyRead { value: None, warning: None }),
+        Some(name) => read_key(&folder, &name, app_state),
       },
       || Err(panicked()),
       done,
@@ -224,7 +224,7 @@ impl AuthStore {
         SetOp::Delete { name } => files::delete(&folder, &name),
       },
       || Err(panicked()),
-      move |results| {
+      move |results: Vec<Result<(), StoreError>>| {
         let mut outcome: Result<(), StoreError> = results.into_iter().collect();
         // One folder fsync for the whole batch: it makes every rename and
         // unlink of the call durable at once.
@@ -241,6 +241,21 @@ impl AuthStore {
 /// have is an error there (Node's `writeFile` throws too), so nothing is written.
 pub fn key_name_for_write(key_type: &str, id: &str) -> Result<String, StoreError> {
   naming::key_file_name(key_type, id).map_err(|error| StoreError::BadName { error })
+}
+
+/// After an open, on a thread of its own once the credentials were handed
+/// over (a big folder's `readdir` takes milliseconds and nothing should wait
+/// for it): removes the temporary files killed processes left, once per
+/// folder and process.
+fn after_open(folder: Arc<Folder>) {
+  static CLEANED: OnceLock<parking_lot::Mutex<HashSet<PathBuf>>> = OnceLock::new();
+  let clean = CLEANED.get_or_init(Default::default).lock().insert(folder.path.clone());
+  if !clean {
+    return;
+  }
+  let _ = std::thread::Builder::new().name("baileys-auth-clean".into()).spawn(move || {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| files::remove_stale_temps(&folder)));
+  });
 }
 
 /// Every name in the folder (one `readdir`; names that are not UTF-8 cannot be

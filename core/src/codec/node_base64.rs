@@ -17,6 +17,16 @@ pub fn encode(bytes: &[u8]) -> String {
   base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// `Buffer.from(s, 'base64')` of an ASCII string. Nearly every string Baileys
+/// stored is canonical padded base64, which a strict, fast decoder reads to
+/// the same bytes as Node's; anything else takes Node's own rules below.
+pub fn decode_ascii(text: &str) -> Vec<u8> {
+  match base64::engine::general_purpose::STANDARD.decode(text) {
+    Ok(bytes) => bytes,
+    Err(_) => decode(text.as_bytes()),
+  }
+}
+
 /// `Buffer.from(s, 'base64')` for a string given as UTF-16 code units
 /// (or as Latin-1 / ASCII bytes, which are the same code units).
 pub fn decode<U: Copy + Into<u32>>(src: &[U]) -> Vec<u8> {
@@ -186,6 +196,13 @@ mod tests {
     assert_eq!(d("aGVs=bG8"), [0x68, 0x65, 0x6c]);
     assert_eq!(d("a"), Vec::<u8>::new());
     assert_eq!(d(""), Vec::<u8>::new());
+  }
+
+  #[test]
+  fn fast_path_agrees_with_node_rules() {
+    for s in ["", "AQ==", "AQI=", "AQID", "aGVsbG8gd29ybGQ=", "AR==", "A", "AQ", "AQ=", "-_-_", "AQ ID", "AQ==AQ=="] {
+      assert_eq!(decode_ascii(s), decode(s.as_bytes()), "{s:?}");
+    }
   }
 
   #[test]

@@ -47,7 +47,12 @@ impl std::error::Error for ParseError {}
 
 /// Decodes and parses a whole file.
 pub fn parse_file(bytes: &[u8], flavor: Flavor) -> Result<Value, ParseError> {
-  let text: Cow<str> = String::from_utf8_lossy(bytes);
+  // Valid UTF-8 (every file we write) is checked with the fast validator
+  // and borrowed; only invalid input pays for the replacing decoder.
+  let text: Cow<str> = match std::str::from_utf8(bytes) {
+    Ok(s) => Cow::Borrowed(s),
+    Err(_) => String::from_utf8_lossy(bytes),
+  };
   Parser { text: &text, b: text.as_bytes(), pos: 0, flavor }.parse()
 }
 
@@ -279,11 +284,19 @@ impl Parser<'_> {
     self.pos += 1; // opening quote
     let b = self.b;
     let start = self.pos;
-    // Fast path: no escape before the closing quote.
-    let mut i = start;
-    while i < b.len() && b[i] != b'"' && b[i] != b'\\' && b[i] >= 0x20 {
-      i += 1;
-    }
+    // Fast path: no escape before the closing quote. (Base64 strings of
+    // sessions run to kilobytes: find the quote with memchr, then check the
+    // run for control characters in one branch-free pass.)
+    let i = match memchr::memchr2(b'"', b'\\', &b[start..]) {
+      Some(k) if b[start..start + k].iter().fold(true, |ok, &c| ok & (c >= 0x20)) => start + k,
+      _ => {
+        let mut i = start;
+        while i < b.len() && b[i] != b'"' && b[i] != b'\\' && b[i] >= 0x20 {
+          i += 1;
+        }
+        i
+      }
+    };
     if i < b.len() && b[i] == b'"' {
       self.pos = i + 1;
       return Ok(JsString::Utf8(self.slice(start, i).to_owned()));

@@ -118,7 +118,7 @@ fn revive_v6(obj: &Object) -> Option<Result<Vec<u8>, ReviveError>> {
 
 fn decode_base64(s: &super::js_string::JsString) -> Vec<u8> {
   match s.as_str() {
-    Some(text) if text.is_ascii() => node_base64::decode(text.as_bytes()),
+    Some(text) if text.is_ascii() => node_base64::decode_ascii(text),
     _ => node_base64::decode(&s.code_units()),
   }
 }
