@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, OpenedCreds, SetOp, APP_STATE_SYNC_KEY};
-use baileys_auth_core::codec::{Flavor, JsString};
+use baileys_auth_core::codec::{Flavor, JsString, Value};
 use baileys_auth_core::naming::CREDS_FILE;
 use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
@@ -18,7 +18,7 @@ use napi_derive::napi;
 use crate::errors::store_error;
 use crate::js::{Js, JsErr, JsResult, Type, Val};
 use crate::js_to_value::Walker;
-use crate::realm::realm;
+use crate::realm::{realm, Realm};
 use crate::settle::{self, Pending};
 use crate::value_to_js::{string, to_js, Builder};
 
@@ -242,29 +242,28 @@ impl NativeAuthStore {
         id_names.push(key.to_string_lossy());
         id_keys.push(key);
       }
-      let app_state_class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
+      let class = AppStateClass::new(js, &key_type, app_state_class.map(|v| v.value().value))?;
       let logger_ref = HeldRef::new(js, logger.map(|v| v.value().value))?;
-      let wants_class = key_type == APP_STATE_SYNC_KEY && app_state_class.is_some();
       let (pending, promise) = settle::begin(js)?;
+      let plain = class.plain();
       store.get(
         &key_type,
         id_names,
-        !wants_class,
-        Box::new(settle_reads(pending, move |js: &Js, reads: Vec<KeyRead>| {
-          let class = app_state_class.as_ref().map(|r| r.value(js)).transpose()?;
-          let from_object = match class {
-            Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
-            _ => None,
-          };
-          let realm = realm(js)?;
-          let mut builder = Builder::new(*js, Some(&realm));
-          let out = js.object()?;
-          for (key, read) in id_keys.iter().zip(reads) {
-            let value = read_value(js, &mut builder, &read, from_object)?;
-            js.set(out, string(js, key)?, value)?;
-          }
-          Ok(out)
-        }, logger_ref)),
+        plain,
+        Box::new(settle_reads(
+          pending,
+          move |js: &Js, reads: Vec<KeyRead>| {
+            let realm = realm(js)?;
+            let mut convert = class.converter(js, &realm)?;
+            let out = js.object()?;
+            for (key, read) in id_keys.iter().zip(reads) {
+              let value = convert.value(read.value.as_ref())?;
+              js.set(out, string(js, key)?, value)?;
+            }
+            Ok(out)
+          },
+          logger_ref,
+        )),
       );
       Ok(promise)
     })
@@ -292,18 +291,7 @@ impl NativeAuthStore {
       let (pending, promise) = settle::begin(js)?;
       store.list_key_files(
         &key_type,
-        Box::new(settle_with(pending, |js: &Js, found: Vec<(String, String)>| {
-          let names = js.array(found.len())?;
-          let ids = js.array(found.len())?;
-          for (i, (name, id)) in found.iter().enumerate() {
-            js.set_element(names, i as u32, js.str_utf8(name)?)?;
-            js.set_element(ids, i as u32, js.str_utf8(id)?)?;
-          }
-          let out = js.object()?;
-          js.set_named(out, c"names", names)?;
-          js.set_named(out, c"ids", ids)?;
-          Ok(out)
-        })),
+        Box::new(settle_with(pending, |js: &Js, found: Vec<(String, String)>| key_files_to_js(js, &found))),
       );
       Ok(promise)
     })
@@ -339,28 +327,27 @@ impl NativeAuthStore {
           }
         }));
       }
-      let app_state_class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
+      let class = AppStateClass::new(js, &key_type, app_state_class.map(|v| v.value().value))?;
       let logger_ref = HeldRef::new(js, logger.map(|v| v.value().value))?;
-      let wants_class = key_type == APP_STATE_SYNC_KEY && app_state_class.is_some();
       let (pending, promise) = settle::begin(js)?;
+      let plain = class.plain();
       store.read_names(
         &key_type,
         list,
-        !wants_class,
-        Box::new(settle_reads(pending, move |js: &Js, reads: Vec<KeyRead>| {
-          let class = app_state_class.as_ref().map(|r| r.value(js)).transpose()?;
-          let from_object = match class {
-            Some(c) if wants_class => Some((c, js.get_named(c, c"fromObject")?)),
-            _ => None,
-          };
-          let realm = realm(js)?;
-          let mut builder = Builder::new(*js, Some(&realm));
-          let out = js.array(reads.len())?;
-          for (i, read) in reads.iter().enumerate() {
-            js.set_element(out, i as u32, read_value(js, &mut builder, read, from_object)?)?;
-          }
-          Ok(out)
-        }, logger_ref)),
+        plain,
+        Box::new(settle_reads(
+          pending,
+          move |js: &Js, reads: Vec<KeyRead>| {
+            let realm = realm(js)?;
+            let mut convert = class.converter(js, &realm)?;
+            let out = js.array(reads.len())?;
+            for (i, read) in reads.iter().enumerate() {
+              js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
+            }
+            Ok(out)
+          },
+          logger_ref,
+        )),
       );
       Ok(promise)
     })
@@ -396,19 +383,72 @@ impl NativeAuthStore {
   }
 }
 
-/// One `get` answer as a JavaScript value: `null`, or the value (through
-/// `fromObject` when the caller gave Baileys' class).
-fn read_value(js: &Js, builder: &mut Builder, read: &KeyRead, from_object: Option<(Val, Val)>) -> JsResult<Val> {
-  match &read.value {
-    None => js.null(),
-    Some(v) => {
-      let built = builder.build(v)?;
-      match from_object {
-        Some((class, f)) if v.is_truthy() => js.call(f, class, &[built]),
-        _ => Ok(built),
+/// Baileys' `proto.Message.AppStateSyncKeyData` when the caller gave it and
+/// the call reads `app-state-sync-key`s: their values then come back through
+/// its `fromObject`; otherwise the core converts them to equal plain objects.
+pub(crate) struct AppStateClass {
+  class: Option<HeldRef>,
+}
+
+impl AppStateClass {
+  pub(crate) fn new(js: &Js, key_type: &str, class: Option<Val>) -> JsResult<Self> {
+    let class = if key_type == APP_STATE_SYNC_KEY { HeldRef::new(js, class)? } else { None };
+    Ok(AppStateClass { class })
+  }
+
+  /// Whether the core should make the plain-object form itself.
+  pub(crate) fn plain(&self) -> bool {
+    self.class.is_none()
+  }
+
+  /// Turns reads into values, on the JavaScript thread.
+  pub(crate) fn converter<'r>(&self, js: &Js, realm: &'r Realm) -> JsResult<Converter<'r>> {
+    let from_object = match &self.class {
+      Some(r) => {
+        let class = r.value(js)?;
+        Some((class, js.get_named(class, c"fromObject")?))
+      }
+      None => None,
+    };
+    Ok(Converter { js: *js, builder: Builder::new(*js, Some(realm)), from_object })
+  }
+}
+
+pub(crate) struct Converter<'r> {
+  js: Js,
+  builder: Builder<'r>,
+  from_object: Option<(Val, Val)>,
+}
+
+impl Converter<'_> {
+  /// One `get` answer as a JavaScript value: `null`, or the value (through
+  /// `fromObject` when the caller gave Baileys' class).
+  pub(crate) fn value(&mut self, value: Option<&Value>) -> JsResult<Val> {
+    match value {
+      None => self.js.null(),
+      Some(v) => {
+        let built = self.builder.build(v)?;
+        match self.from_object {
+          Some((class, f)) if v.is_truthy() => self.js.call(f, class, &[built]),
+          _ => Ok(built),
+        }
       }
     }
   }
+}
+
+/// `{ names, ids }` of `listKeyFiles`.
+pub(crate) fn key_files_to_js(js: &Js, found: &[(String, String)]) -> JsResult<Val> {
+  let names = js.array(found.len())?;
+  let ids = js.array(found.len())?;
+  for (i, (name, id)) in found.iter().enumerate() {
+    js.set_element(names, i as u32, js.str_utf8(name)?)?;
+    js.set_element(ids, i as u32, js.str_utf8(id)?)?;
+  }
+  let out = js.object()?;
+  js.set_named(out, c"names", names)?;
+  js.set_named(out, c"ids", ids)?;
+  Ok(out)
 }
 
 /// Settles a `get`-like call: first every warning goes to the logger (also

@@ -19,7 +19,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, SetOp, APP_STATE_SYNC_KEY};
+use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, SetOp};
 use baileys_auth_core::codec::Value;
 use baileys_auth_core::naming::{self, CREDS_FILE};
 use baileys_auth_core::scheduler;
@@ -27,12 +27,12 @@ use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, promise_or_rejection, settle_reads, settle_with, HeldRef};
+use crate::auth_state::{flavor_arg, key_files_to_js, promise_or_rejection, settle_reads, settle_with, AppStateClass, HeldRef};
 use crate::js::{Js, JsErr, JsResult, Type};
 use crate::js_to_value::Walker;
 use crate::realm::realm;
 use crate::settle;
-use crate::value_to_js::{to_js, Builder};
+use crate::value_to_js::to_js;
 
 fn folder_arg(js: &Js, folder: Unknown<'_>) -> JsResult<String> {
   let folder = folder.value().value;
@@ -166,31 +166,22 @@ pub fn plain_load_key<'a>(
     let key_type = text(js, key_type)?;
     let id = text(js, id)?;
     let options = options_arg(js, options, false)?;
-    let class = HeldRef::new(js, app_state_class.map(|v| v.value().value))?;
+    let class = AppStateClass::new(js, &key_type, app_state_class.map(|v| v.value().value))?;
     let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
-    let wants_class = key_type == APP_STATE_SYNC_KEY && class.is_some();
     let (pending, promise) = settle::begin(js)?;
+    let plain = class.plain();
     let done = settle_reads(
       pending,
       move |js: &Js, mut reads: Vec<KeyRead>| {
-        let class = class.as_ref().map(|r| r.value(js)).transpose()?;
-        let Some(value) = reads.pop().and_then(|r| r.value) else { return js.null() };
         let realm = realm(js)?;
-        let built = Builder::new(*js, Some(&realm)).build(&value)?;
-        match class {
-          Some(c) if wants_class && value.is_truthy() => {
-            let from_object = js.get_named(c, c"fromObject")?;
-            js.call(from_object, c, &[built])
-          }
-          _ => Ok(built),
-        }
+        class.converter(js, &realm)?.value(reads.pop().and_then(|r| r.value).as_ref())
       },
       logger,
     );
     with_store(display, options, false, move |opened| match opened {
       Err(e) => done(vec![Err(e)]),
       Ok(None) => done(Vec::new()),
-      Ok(Some(store)) => store.get(&key_type, vec![id], !wants_class, Box::new(done)),
+      Ok(Some(store)) => store.get(&key_type, vec![id], plain, Box::new(done)),
     });
     Ok(promise)
   })
@@ -251,18 +242,7 @@ pub fn plain_list_key_files<'a>(env: &'a Env, folder: Unknown<'a>, key_type: Unk
     let display = folder_arg(js, folder)?;
     let key_type = text(js, key_type)?;
     let (pending, promise) = settle::begin(js)?;
-    let done = settle_with(pending, |js: &Js, found: Vec<(String, String)>| {
-      let names = js.array(found.len())?;
-      let ids = js.array(found.len())?;
-      for (i, (name, id)) in found.iter().enumerate() {
-        js.set_element(names, i as u32, js.str_utf8(name)?)?;
-        js.set_element(ids, i as u32, js.str_utf8(id)?)?;
-      }
-      let out = js.object()?;
-      js.set_named(out, c"names", names)?;
-      js.set_named(out, c"ids", ids)?;
-      Ok(out)
-    });
+    let done = settle_with(pending, |js: &Js, found: Vec<(String, String)>| key_files_to_js(js, &found));
     with_store(display, OpenOptions { lock: false, ..OpenOptions::default() }, false, move |opened| match opened {
       Err(e) => done(Err(e)),
       Ok(None) => done(Ok(Vec::new())),
