@@ -1,47 +1,23 @@
-// Baileys v7's own Signal stack on our store (ESM, `import`).
-//
-// Devices are wired exactly as `makeWASocket` wires them (see
-// demo/signal-devices.mjs): `addTransactionCapability(makeCacheableSignalKeyStore(
-// state.keys, logger), logger, transactionOpts)` and `makeLibSignalRepository(
-// { creds, keys }, logger, pnToLIDFunc)`, on folders opened by our
-// `useMultiFileAuthState` (or Baileys' own, for the mixed cases). Pre-keys go
-// through `getNextPreKeysNode`, sessions start from `parseAndInjectE2ESessions`,
-// stanzas cross Baileys' binary codec. v7 resolves phone-number JIDs to LIDs:
-// the sessions, identity keys and `lid-mapping` entries live in the store too.
-// No Baileys code is mocked; only the WhatsApp server is played in-process.
+// Baileys v7's own Signal stack on our store (ESM, `import`). The cases both
+// lines share, and how the devices are wired (as `makeWASocket` wires them:
+// `makeLibSignalRepository({ creds, keys }, logger, pnToLIDFunc)` on v7), are
+// in support/signal-cases.js (CommonJS); what is v7's own is here. v7 resolves
+// phone-number JIDs to LIDs: the sessions, identity keys and `lid-mapping`
+// entries live in the store too.
 
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { createRequire } from 'node:module'
 
 import * as baileys from 'baileys'
 import { makeLibSignalRepository } from 'baileys/lib/Signal/libsignal.js'
 
 import { useMultiFileAuthState as oursOpen } from '../index.mjs'
-import { SignalServer, SignalDevice, Conversation, lineOf } from '../demo/signal-devices.mjs'
+import * as devices from '../demo/signal-devices.mjs'
+
+import signalCases from './support/signal-cases.js'
 
 const LINE = 'v7'
 const require = createRequire(import.meta.url)
 const { SessionRecord } = require('libsignal')
-
-const OURS = { openName: 'ours', open: (folder) => oursOpen(folder) }
-const THEIRS = { openName: "Baileys' helper", open: (folder) => baileys.useMultiFileAuthState(folder) }
-const GROUP = '120363025246125888@g.us'
-const LOCK = '.baileys-auth.lock'
-
-const roots = []
-function tmpDir(tag) {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), `ban-e2e-${LINE}-${tag}-`))
-  roots.push(d)
-  return d
-}
-const totals = {}
-afterAll(() => {
-  for (const d of roots) fs.rmSync(d, { recursive: true, force: true })
-  const lines = Object.entries(totals).map(([name, c]) => `  ${name}: ${JSON.stringify(c)}`)
-  console.log(`signal e2e ${LINE}: messages decrypted to their plaintext\n${lines.join('\n')}`)
-})
 
 const people = {
   A: { name: 'A', jid: '1234567890:3@s.whatsapp.net', lid: '111122223333444:3@lid' },
@@ -49,235 +25,25 @@ const people = {
   C: { name: 'C', jid: '5511987654321:2@s.whatsapp.net', lid: '999988887777666:2@lid' },
 }
 
-function setup(tag) {
-  const root = tmpDir(tag)
-  const server = new SignalServer(baileys)
-  const device = (who, impl) =>
-    new SignalDevice(baileys, server, { ...people[who], folder: path.join(root, who), ...impl }).boot()
-  return { root, server, device }
-}
-
-const copy = (b) => Buffer.from(b)
-const identityOf = (d) => ({
-  pub: copy(d.creds.signedIdentityKey.public),
-  priv: copy(d.creds.signedIdentityKey.private),
-  registrationId: d.creds.registrationId,
-})
-function expectSameIdentity(d, before) {
-  expect(Buffer.compare(copy(d.creds.signedIdentityKey.public), before.pub)).toBe(0)
-  expect(Buffer.compare(copy(d.creds.signedIdentityKey.private), before.priv)).toBe(0)
-  expect(d.creds.registrationId).toBe(before.registrationId)
-}
-/** The raw store of the folder's current owner (ours or Baileys'), no cache in between. */
-const rawGet = async (d, type, id) => (await d.state.keys.get(type, [String(id)]))[String(id)]
-
-async function expectPreKeyGone(d, id) {
-  expect(await rawGet(d, 'pre-key', id)).toBeNull()
-  expect(fs.existsSync(path.join(d.folder, `pre-key-${id}.json`))).toBe(false)
-}
-async function expectSession(d, peer) {
-  // libsignal's SessionRecord.serialize() form, read back from the folder
-  const s = await rawGet(d, 'session', d.sessionAddressOf(peer))
-  expect(s).toBeTruthy()
-  expect(SessionRecord.deserialize(s).haveOpenSession()).toBe(true)
-}
-
-test('the devices are wired as makeWASocket wires them', () => {
-  expect(lineOf(baileys)).toBe(LINE)
-  expect(baileys.DEFAULT_CONNECTION_CONFIG.makeSignalRepository).toBe(makeLibSignalRepository)
-  const socket = fs.readFileSync(require.resolve('baileys/lib/Socket/socket.js'), 'utf8')
-  expect(socket).toContain('addTransactionCapability(authState.keys, logger, transactionOpts)')
-  expect(socket).toContain('makeSignalRepository({ creds, keys }, logger, pnFromLIDUSync)')
-})
-
-test('two devices on our store: 1:1 and group, restarted from disk mid-conversation', async () => {
-  const { server, device } = setup('ours')
-  const chat = new Conversation()
-  const A = await device('A', OURS)
-  const B = await device('B', OURS)
-
-  await A.register()
-  await B.register()
-  const COUNT = baileys.INITIAL_PREKEY_COUNT
-  expect(server.preKeyCount(B.jid)).toBe(COUNT)
-  const storedIds = []
-  for await (const id of B.state.keys.listIds('pre-key')) storedIds.push(Number(id))
-  expect(storedIds.sort((x, y) => x - y)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1))
-  const bIdentity = identityOf(B)
-  const aIdentity = identityOf(A)
-
-  // A starts the session from B's bundle: pkmsg until B answers.
-  expect(await chat.send(A, B, 'hello B, this is A')).toBe('pkmsg')
-  const [usedPreKey] = server.handedOut.get(B.jid)
-  await expectPreKeyGone(B, usedPreKey)
-  expect(await rawGet(B, 'pre-key', usedPreKey + 1)).toBeTruthy()
-  expect(await chat.send(A, B, 'second, still a pkmsg')).toBe('pkmsg')
-  const late = await chat.sendLater(A, B, 'sent before the restart, read after')
-  expect(late.type).toBe('pkmsg')
-
-  // Restart both devices from disk: new auth state, new caches, new repositories.
-  await A.restart()
-  await B.restart()
-  expect(A.boots).toBe(2)
-  expectSameIdentity(B, bIdentity)
-  expectSameIdentity(A, aIdentity)
-  expect(B.creds.nextPreKeyId).toBe(COUNT + 1)
-  expect(B.creds.firstUnuploadedPreKeyId).toBe(COUNT + 1)
-  expect(B.creds.me.lid).toBe(people.B.lid)
-  await expectPreKeyGone(B, usedPreKey)
-  await expectSession(A, B)
-  await expectSession(B, A)
-  expect(await rawGet(B, 'identity-key', B.sessionAddressOf(A))).toBeTruthy()
-  expect(await rawGet(A, 'lid-mapping', '9876543210')).toBe('555566667777888')
-  expect(await rawGet(A, 'lid-mapping', '555566667777888_reverse')).toBe('9876543210')
-
-  expect(await chat.send(A, B, 'after the restart: A still has no answer')).toBe('pkmsg')
-  expect(await late.deliver()).toBe('pkmsg')
-  expect(await chat.send(B, A, 'hi A, B here')).toBe('msg')
-  expect(await chat.send(A, B, 'now a plain msg')).toBe('msg')
-  expect(await chat.send(B, A, 'and back')).toBe('msg')
-
-  // Out of order across a restart of the receiver: the skipped message key is on disk.
-  const m1 = await chat.sendLater(A, B, 'm1 (arrives second)')
-  expect(await chat.send(A, B, 'm2 (arrives first)')).toBe('msg')
-  await B.restart()
-  expect(await m1.deliver()).toBe('msg')
-
-  // Group: the first message carries the sender key 1:1, later ones do not.
-  expect(await chat.sendGroup(A, GROUP, [B], 'group 1')).toEqual([['msg', 'skmsg']])
-  expect(await chat.sendGroup(A, GROUP, [B], 'group 2')).toEqual([['skmsg']])
-  expect(await chat.sendGroup(A, GROUP, [B], 'group 3')).toEqual([['skmsg']])
-  await A.restart()
-  await B.restart()
-  // Sender key (both sides) and sender-key-memory survived: no new distribution.
-  expect(await chat.sendGroup(A, GROUP, [B], 'group 4, after the restart')).toEqual([['skmsg']])
-  expect(await chat.sendGroup(A, GROUP, [B], 'group 5')).toEqual([['skmsg']])
-  expect(await chat.send(B, A, 'got them all')).toBe('msg')
-  expect(await chat.send(A, B, 'good')).toBe('msg')
-
-  // A busy stretch: the ratchets turn, one device or the other restarts.
-  for (let round = 1; round <= 12; round++) {
-    expect(await chat.send(A, B, `A, round ${round}`)).toBe('msg')
-    expect(await chat.send(B, A, `B, round ${round}`)).toBe('msg')
-    if (round % 4 === 0) expect(await chat.sendGroup(A, GROUP, [B], `group, round ${round}`)).toEqual([['skmsg']])
-    if (round % 3 === 0) await (round % 2 ? A : B).restart()
-  }
-
+signalCases.defineSignalTests({
+  line: LINE,
+  baileys,
+  oursOpen,
+  makeLibSignalRepository,
+  SessionRecord,
+  loadDevices: async () => devices,
+  people,
+  wiring: {
+    socketFile: require.resolve('baileys/lib/Socket/socket.js'),
+    contains: ['addTransactionCapability(authState.keys, logger, transactionOpts)', 'makeSignalRepository({ creds, keys }, logger, pnFromLIDUSync)'],
+  },
+  async checkAfterRestart({ A, B, rawGet }) {
+    expect(B.creds.me.lid).toBe(people.B.lid)
+    expect(await rawGet(B, 'identity-key', B.sessionAddressOf(A))).toBeTruthy()
+    expect(await rawGet(A, 'lid-mapping', '9876543210')).toBe('555566667777888')
+    expect(await rawGet(A, 'lid-mapping', '555566667777888_reverse')).toBe('9876543210')
+  },
   // Each device asked the server for the other's LID once, ever: after every
   // restart the mapping came back from the folder.
-  expect(server.usyncQueries).toBe(2)
-  expect(fs.existsSync(path.join(A.folder, LOCK))).toBe(true)
-  expect(chat.counts).toEqual({ pkmsg: 4, msg: 32, skmsg: 8, total: 44, skdm: 1 })
-  totals['both on ours'] = chat.counts
-})
-
-test('the conversation really lives in the folder: without B\'s session file, A\'s next message fails', async () => {
-  const { device } = setup('control')
-  const chat = new Conversation()
-  const A = await device('A', OURS)
-  const B = await device('B', OURS)
-  await A.register()
-  await B.register()
-  expect(await chat.send(A, B, 'hello')).toBe('pkmsg')
-  expect(await chat.send(B, A, 'hi')).toBe('msg')
-  const file = path.join(B.folder, `session-${B.sessionAddressOf(A)}.json`)
-  expect(fs.existsSync(file)).toBe(true)
-  fs.rmSync(file)
-  await B.restart()
-  await expect(chat.send(A, B, 'lost')).rejects.toThrow(/session/i)
-  expect(chat.counts.total).toBe(2)
-})
-
-test("mixed: A on Baileys' own helper, B on ours; then A's Baileys-born folder moves to ours", async () => {
-  const { server, device } = setup('mixed')
-  const chat = new Conversation()
-  const A = await device('A', THEIRS)
-  const B = await device('B', OURS)
-  await A.register()
-  await B.register()
-  const bIdentity = identityOf(B)
-
-  expect(await chat.send(A, B, 'A on Baileys, B on ours')).toBe('pkmsg')
-  const [usedPreKey] = server.handedOut.get(B.jid)
-  await expectPreKeyGone(B, usedPreKey)
-  expect(await chat.send(B, A, 'reply')).toBe('msg')
-  expect(await chat.sendGroup(A, GROUP, [B], 'mixed group 1')).toEqual([['msg', 'skmsg']])
-
-  await A.restart()
-  await B.restart()
-  expectSameIdentity(B, bIdentity)
-  await expectPreKeyGone(B, usedPreKey)
-  await expectSession(A, B)
-  expect(await chat.send(A, B, 'after restart')).toBe('msg')
-  expect(await chat.send(B, A, 'after restart, back')).toBe('msg')
-  expect(await chat.sendGroup(A, GROUP, [B], 'mixed group 2')).toEqual([['skmsg']])
-  expect(fs.existsSync(path.join(A.folder, LOCK))).toBe(false) // Baileys' helper takes no lock
-  expect(fs.existsSync(path.join(B.folder, LOCK))).toBe(true)
-
-  // A's folder, written only by Baileys' helper so far, now opened by ours.
-  const aIdentity = identityOf(A)
-  await A.restart(OURS)
-  expect(A.openName).toBe('ours')
-  expectSameIdentity(A, aIdentity)
-  await expectSession(A, B)
-  expect(await chat.send(A, B, 'A switched to ours')).toBe('msg')
-  expect(await chat.send(B, A, 'welcome')).toBe('msg')
-  expect(await chat.sendGroup(A, GROUP, [B], 'mixed group 3')).toEqual([['skmsg']])
-
-  expect(chat.counts).toEqual({ pkmsg: 1, msg: 6, skmsg: 3, total: 10, skdm: 1 })
-  totals["A on Baileys' helper, B on ours"] = chat.counts
-})
-
-test("switching: folders written by ours opened by Baileys' helper mid-conversation, and back", async () => {
-  const { server, device } = setup('switch')
-  const chat = new Conversation()
-  const A = await device('A', OURS)
-  const B = await device('B', OURS)
-  await A.register()
-  await B.register()
-  const bIdentity = identityOf(B)
-
-  expect(await chat.send(A, B, 'both on ours')).toBe('pkmsg')
-  const [firstPreKey] = server.handedOut.get(B.jid)
-  expect(await chat.send(B, A, 'yes')).toBe('msg')
-  expect(await chat.sendGroup(A, GROUP, [B], 'group on ours')).toEqual([['msg', 'skmsg']])
-  const pending = await chat.sendLater(A, B, 'sent on ours, read on Baileys')
-
-  // Ours → Baileys' helper, same folders, same process (it ignores our lock).
-  await A.restart(THEIRS)
-  await B.restart(THEIRS)
-  expectSameIdentity(B, bIdentity)
-  await expectPreKeyGone(B, firstPreKey)
-  await expectSession(A, B)
-  expect(await pending.deliver()).toBe('msg')
-  expect(await chat.send(B, A, 'B on Baileys now')).toBe('msg')
-  expect(await chat.send(A, B, 'A on Baileys now')).toBe('msg')
-  expect(await chat.sendGroup(A, GROUP, [B], 'group on Baileys')).toEqual([['skmsg']])
-
-  // A third device starts a session with B while B's folder is Baileys'
-  // helper's: Baileys deletes the second one-time pre-key.
-  const C = await device('C', OURS)
-  await C.register()
-  expect(await chat.send(C, B, 'C to B, B on Baileys')).toBe('pkmsg')
-  const [, secondPreKey] = server.handedOut.get(B.jid)
-  expect(secondPreKey).not.toBe(firstPreKey)
-  await expectPreKeyGone(B, secondPreKey)
-
-  // … and back to ours, same process (our lock is re-entrant within it).
-  await A.restart(OURS)
-  await B.restart(OURS)
-  expectSameIdentity(B, bIdentity)
-  await expectPreKeyGone(B, firstPreKey)
-  await expectPreKeyGone(B, secondPreKey)
-  await expectSession(B, C)
-  expect(await chat.send(C, B, 'C again, B back on ours')).toBe('pkmsg')
-  expect(await chat.send(B, C, 'hello C')).toBe('msg')
-  expect(await chat.send(C, B, 'hello B')).toBe('msg')
-  expect(await chat.send(A, B, 'A back on ours')).toBe('msg')
-  expect(await chat.send(B, A, 'B back on ours')).toBe('msg')
-  expect(await chat.sendGroup(A, GROUP, [B, C], 'group, C joins')).toEqual([['skmsg'], ['pkmsg', 'skmsg']])
-  expect(await chat.sendGroup(A, GROUP, [B, C], 'group, everyone')).toEqual([['skmsg'], ['skmsg']])
-
-  expect(chat.counts).toEqual({ pkmsg: 4, msg: 9, skmsg: 6, total: 19, skdm: 2 })
-  totals["ours ⇄ Baileys' helper"] = chat.counts
+  usyncQueries: 2,
 })
