@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, OpenedCreds, SetOp, APP_STATE_SYNC_KEY};
+use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, OpenedCreds, ReadsDone, SetOp, APP_STATE_SYNC_KEY};
 use baileys_auth_core::codec::{Flavor, JsString, Value};
 use baileys_auth_core::naming::CREDS_FILE;
 use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
@@ -242,30 +242,15 @@ impl NativeAuthStore {
         id_names.push(key.to_string_lossy());
         id_keys.push(key);
       }
-      let class = AppStateClass::new(js, &key_type, app_state_class.map(|v| v.value().value))?;
-      let logger_ref = HeldRef::new(js, logger.map(|v| v.value().value))?;
-      let (pending, promise) = settle::begin(js)?;
-      let plain = class.plain();
-      store.get(
-        &key_type,
-        id_names,
-        plain,
-        Box::new(settle_reads(
-          pending,
-          move |js: &Js, reads: Vec<KeyRead>| {
-            let realm = realm(js)?;
-            let mut convert = class.converter(js, &realm)?;
-            let out = js.object()?;
-            for (key, read) in id_keys.iter().zip(reads) {
-              let value = convert.value(read.value.as_ref())?;
-              js.set(out, string(js, key)?, value)?;
-            }
-            Ok(out)
-          },
-          logger_ref,
-        )),
-      );
-      Ok(promise)
+      let reads = ReadCall::begin(js, &key_type, app_state_class, logger, move |js, convert, reads| {
+        let out = js.object()?;
+        for (key, read) in id_keys.iter().zip(reads) {
+          js.set(out, string(js, key)?, convert.value(read.value.as_ref())?)?;
+        }
+        Ok(out)
+      })?;
+      store.get(&key_type, id_names, reads.plain, reads.done);
+      Ok(reads.promise)
     })
   }
 
@@ -327,29 +312,15 @@ impl NativeAuthStore {
           }
         }));
       }
-      let class = AppStateClass::new(js, &key_type, app_state_class.map(|v| v.value().value))?;
-      let logger_ref = HeldRef::new(js, logger.map(|v| v.value().value))?;
-      let (pending, promise) = settle::begin(js)?;
-      let plain = class.plain();
-      store.read_names(
-        &key_type,
-        list,
-        plain,
-        Box::new(settle_reads(
-          pending,
-          move |js: &Js, reads: Vec<KeyRead>| {
-            let realm = realm(js)?;
-            let mut convert = class.converter(js, &realm)?;
-            let out = js.array(reads.len())?;
-            for (i, read) in reads.iter().enumerate() {
-              js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
-            }
-            Ok(out)
-          },
-          logger_ref,
-        )),
-      );
-      Ok(promise)
+      let reads = ReadCall::begin(js, &key_type, app_state_class, logger, |js, convert, reads| {
+        let out = js.array(reads.len())?;
+        for (i, read) in reads.iter().enumerate() {
+          js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
+        }
+        Ok(out)
+      })?;
+      store.read_names(&key_type, list, reads.plain, reads.done);
+      Ok(reads.promise)
     })
   }
 
@@ -476,6 +447,42 @@ pub(crate) fn settle_reads(
       }
       build(js, ok).map_err(|e| js.error_value(e))
     }))
+  }
+}
+
+/// What every reading call (`get`, `readKeyFiles`, `plainLoadKey`) sets up on
+/// the JavaScript thread before it queues its reads: the caller's
+/// `AppStateSyncKeyData` class and logger held until the reads come back, the
+/// promise, and the callback that turns the reads into the answer with `build`.
+pub(crate) struct ReadCall {
+  pub promise: Val,
+  /// Whether the core makes app-state keys' plain-object form itself.
+  pub plain: bool,
+  pub done: ReadsDone,
+}
+
+impl ReadCall {
+  pub(crate) fn begin(
+    js: &Js,
+    key_type: &str,
+    app_state_class: Option<Unknown<'_>>,
+    logger: Option<Unknown<'_>>,
+    build: impl FnOnce(&Js, &mut Converter<'_>, Vec<KeyRead>) -> JsResult<Val> + Send + 'static,
+  ) -> JsResult<ReadCall> {
+    let class = AppStateClass::new(js, key_type, app_state_class.map(|v| v.value().value))?;
+    let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
+    let (pending, promise) = settle::begin(js)?;
+    let plain = class.plain();
+    let done = settle_reads(
+      pending,
+      move |js: &Js, reads: Vec<KeyRead>| {
+        let realm = realm(js)?;
+        let mut convert = class.converter(js, &realm)?;
+        build(js, &mut convert, reads)
+      },
+      logger,
+    );
+    Ok(ReadCall { promise, plain, done: Box::new(done) })
   }
 }
 

@@ -19,7 +19,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, SetOp};
+use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, SetOp};
 use baileys_auth_core::codec::Value;
 use baileys_auth_core::naming::{self, CREDS_FILE};
 use baileys_auth_core::scheduler;
@@ -27,7 +27,7 @@ use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, key_files_to_js, promise_or_rejection, settle_reads, settle_with, AppStateClass, HeldRef};
+use crate::auth_state::{flavor_arg, key_files_to_js, promise_or_rejection, settle_with, ReadCall};
 use crate::js::{Js, JsErr, JsResult, Type};
 use crate::js_to_value::Walker;
 use crate::realm::realm;
@@ -166,24 +166,16 @@ pub fn plain_load_key<'a>(
     let key_type = text(js, key_type)?;
     let id = text(js, id)?;
     let options = options_arg(js, options, false)?;
-    let class = AppStateClass::new(js, &key_type, app_state_class.map(|v| v.value().value))?;
-    let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
-    let (pending, promise) = settle::begin(js)?;
-    let plain = class.plain();
-    let done = settle_reads(
-      pending,
-      move |js: &Js, mut reads: Vec<KeyRead>| {
-        let realm = realm(js)?;
-        class.converter(js, &realm)?.value(reads.pop().and_then(|r| r.value).as_ref())
-      },
-      logger,
-    );
+    let reads = ReadCall::begin(js, &key_type, app_state_class, logger, |_, convert, mut reads| {
+      convert.value(reads.pop().and_then(|r| r.value).as_ref())
+    })?;
+    let (plain, done) = (reads.plain, reads.done);
     with_store(display, options, false, move |opened| match opened {
       Err(e) => done(vec![Err(e)]),
       Ok(None) => done(Vec::new()),
-      Ok(Some(store)) => store.get(&key_type, vec![id], plain, Box::new(done)),
+      Ok(Some(store)) => store.get(&key_type, vec![id], plain, done),
     });
-    Ok(promise)
+    Ok(reads.promise)
   })
 }
 
