@@ -69,8 +69,8 @@ fn parse_options(js: &Js, options: Option<Val>) -> JsResult<OpenOptions> {
     Type::Undefined => {}
     Type::String => {
       let name = js.utf8_lossy(flavor)?;
-      out.flavor = Flavor::from_name(&name)
-        .ok_or_else(|| JsErr::Type(format!("options.flavor must be 'v6', 'v7' or 'any', not '{name}'")))?;
+      out.flavor =
+        Flavor::from_name(&name).ok_or_else(|| JsErr::Type(format!("options.flavor must be 'v6', 'v7' or 'any', not '{name}'")))?;
     }
     _ => return Err(JsErr::Type("options.flavor must be 'v6', 'v7' or 'any'".into())),
   }
@@ -173,11 +173,9 @@ unsafe impl Send for HeldRef {}
 impl HeldRef {
   pub(crate) fn new(js: &Js, v: Option<Val>) -> JsResult<Option<HeldRef>> {
     match v {
-      Some(v) if !matches!(js.type_of(v)?, Type::Undefined | Type::Null) => Ok(Some(HeldRef {
-        env: js.env,
-        reference: js.create_reference(v)?,
-        thread: std::thread::current().id(),
-      })),
+      Some(v) if !matches!(js.type_of(v)?, Type::Undefined | Type::Null) => {
+        Ok(Some(HeldRef { env: js.env, reference: js.create_reference(v)?, thread: std::thread::current().id() }))
+      }
       _ => Ok(None),
     }
   }
@@ -274,10 +272,7 @@ impl NativeAuthStore {
     promise_or_rejection(env, |js| {
       let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
       let (pending, promise) = settle::begin(js)?;
-      store.list_key_files(
-        &key_type,
-        Box::new(settle_with(pending, |js: &Js, found: Vec<(String, String)>| key_files_to_js(js, &found))),
-      );
+      store.list_key_files(&key_type, Box::new(settle_with(pending, |js: &Js, found: Vec<(String, String)>| key_files_to_js(js, &found))));
       Ok(promise)
     })
   }
@@ -341,14 +336,10 @@ impl NativeAuthStore {
     let store = self.store.clone();
     promise_or_rejection(env, |js| {
       let realm = realm(js)?;
-      let value = Walker::new(*js, &realm)
-        .walk_root(creds.value().value)?
-        .ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
+      let value =
+        Walker::new(*js, &realm).walk_root(creds.value().value)?.ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
       let (pending, promise) = settle::begin(js)?;
-      store.set(
-        vec![SetOp::Write { name: CREDS_FILE.to_owned(), value }],
-        Box::new(settle_with(pending, |js: &Js, ()| js.undefined())),
-      );
+      store.set(vec![SetOp::Write { name: CREDS_FILE.to_owned(), value }], Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
       Ok(promise)
     })
   }

@@ -22,7 +22,11 @@ pub enum JsErr {
   Range(String),
   Error(String),
   /// An error with Node's `code` (a TypeError when `type_error`).
-  Coded { message: String, code: &'static str, type_error: bool },
+  Coded {
+    message: String,
+    code: &'static str,
+    type_error: bool,
+  },
 }
 
 pub type JsResult<T> = Result<T, JsErr>;
@@ -419,11 +423,7 @@ impl Js {
     self.make_error(message, |env, code, msg, out| unsafe { sys::napi_create_error(env, code, msg, out) })
   }
 
-  fn make_error(
-    &self,
-    message: &str,
-    create: impl Fn(sys::napi_env, Val, Val, *mut Val) -> sys::napi_status,
-  ) -> JsResult<Val> {
+  fn make_error(&self, message: &str, create: impl Fn(sys::napi_env, Val, Val, *mut Val) -> sys::napi_status) -> JsResult<Val> {
     let msg = self.str_utf8(message)?;
     let mut out = ptr::null_mut();
     self.check(create(self.env, ptr::null_mut(), msg, &mut out))?;

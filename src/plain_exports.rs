@@ -133,9 +133,7 @@ pub fn plain_save_creds<'a>(env: &'a Env, folder: Unknown<'a>, creds: Unknown<'a
     let display = folder_arg(js, folder)?;
     let options = options_arg(js, options, true)?;
     let realm = realm(js)?;
-    let value = Walker::new(*js, &realm)
-      .walk_root(creds.value().value)?
-      .ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
+    let value = Walker::new(*js, &realm).walk_root(creds.value().value)?.ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, |js: &Js, ()| js.undefined());
     with_store(display, options, true, move |opened| match opened {

@@ -19,25 +19,6 @@ use crate::realm::Realm;
 const POOLED_BELOW: usize = 4096;
 const SLAB_SIZE: usize = 64 * 1024;
 
-/// Names that `Object.prototype` has: `obj[name] = v` would not make an own
-/// data property for `__proto__` (it sets the prototype) and would fail on a
-/// frozen `Object.prototype` for the others, so those are defined instead.
-/// Every other key is set with `[[Set]]`, which is several times cheaper.
-const PROTOTYPE_NAMES: [&str; 12] = [
-  "__proto__",
-  "constructor",
-  "toString",
-  "toLocaleString",
-  "valueOf",
-  "hasOwnProperty",
-  "isPrototypeOf",
-  "propertyIsEnumerable",
-  "__defineGetter__",
-  "__defineSetter__",
-  "__lookupGetter__",
-  "__lookupSetter__",
-];
-
 pub struct Builder<'a> {
   js: Js,
   realm: Option<&'a Realm>,
@@ -81,10 +62,8 @@ impl<'a> Builder<'a> {
       }
       Value::Object(obj) => {
         let o = js.object()?;
-        // Fix (differential tests): the keys that must be defined used to be
-        // defined after all the others, so `{"__proto__":1,"a":2}` came back
-        // with `a` first. Each entry is now stored at its place, in entry order.
-        for (i, define) in store_plan(&obj.entries) {
+        // Each entry is stored at its place, in entry order (see `store_plan`).
+        for (i, define) in obj.store_plan() {
           let (k, v) = &obj.entries[i];
           let key = self.key(k)?;
           let value = self.build(v)?;
@@ -136,17 +115,6 @@ impl<'a> Builder<'a> {
   }
 }
 
-/// How each property of a parsed object is stored, one step per entry in
-/// entry order (so own-key order stays the text's, as `JSON.parse` makes it):
-/// `true` = defined (for the names `Object.prototype` has, and keys with a
-/// lone surrogate), `false` = `[[Set]]`.
-fn store_plan(entries: &[(JsString, Value)]) -> impl Iterator<Item = (usize, bool)> + '_ {
-  entries
-    .iter()
-    .enumerate()
-    .map(|(i, (k, _))| (i, k.as_str().is_none_or(|s| PROTOTYPE_NAMES.contains(&s))))
-}
-
 /// A value on its own (each Buffer with its own memory).
 pub fn to_js(js: &Js, value: &Value) -> JsResult<Val> {
   Builder::new(*js, None).build(value)
@@ -156,26 +124,5 @@ pub fn string(js: &Js, s: &JsString) -> JsResult<Val> {
   match s {
     JsString::Utf8(text) => js.str_utf8(text),
     JsString::Utf16(units) => js.str_utf16(units),
-  }
-}
-
-#[cfg(test)]
-mod tests {
-  use super::*;
-
-  /// Found by the differential tests: `{"__proto__":1,"a":2}` (or
-  /// `{"\ud800":0,"b":1}`, `{"constructor":0,"-0":1}`) must enumerate its keys
-  /// in text order; the defined keys used to be stored after the others.
-  #[test]
-  fn defined_keys_are_stored_in_entry_order() {
-    let entries: Vec<(JsString, Value)> = vec![
-      (JsString::from("__proto__"), Value::Null),
-      (JsString::from("a"), Value::Null),
-      (JsString::Utf16(vec![0xD800]), Value::Null),
-      (JsString::from("-0"), Value::Null),
-      (JsString::from("constructor"), Value::Null),
-    ];
-    let plan: Vec<(usize, bool)> = store_plan(&entries).collect();
-    assert_eq!(plan, [(0, true), (1, false), (2, true), (3, false), (4, true)]);
   }
 }

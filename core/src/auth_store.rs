@@ -63,7 +63,8 @@ impl AuthStore {
     // The folder is prepared on some worker; the credentials are then read on
     // the worker that owns creds.json, behind any save already queued there.
     scheduler.submit(0, move || {
-      let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Folder::open(&display, options, io))).unwrap_or_else(|_| Err(panicked()));
+      let opened =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Folder::open(&display, options, io))).unwrap_or_else(|_| Err(panicked()));
       match opened {
         Err(e) => done(Err(e)),
         Ok(folder) => {
@@ -165,10 +166,8 @@ impl AuthStore {
     self.scheduler.run_batch(
       vec![(0, ())],
       move |()| {
-        let mut found: Vec<(String, String)> = read_dir_names(&folder)?
-          .into_iter()
-          .filter_map(|name| listing::id_of(&name, &key_type).map(|id| (name, id)))
-          .collect();
+        let mut found: Vec<(String, String)> =
+          read_dir_names(&folder)?.into_iter().filter_map(|name| listing::id_of(&name, &key_type).map(|id| (name, id))).collect();
         found.sort();
         Ok(found)
       },
@@ -189,11 +188,7 @@ impl AuthStore {
         Ok(Err(e)) => return done(Err(e)),
         Err(_) => return done(Err(panicked())),
       };
-      let ops = names
-        .into_iter()
-        .filter(|n| n.ends_with(".json") && n != CREDS_FILE)
-        .map(|name| SetOp::Delete { name })
-        .collect();
+      let ops = names.into_iter().filter(|n| n.ends_with(".json") && n != CREDS_FILE).map(|name| SetOp::Delete { name }).collect();
       store.set(ops, done);
     });
   }
@@ -279,16 +274,14 @@ fn read_creds(folder: &Folder) -> Result<Option<Value>, StoreError> {
     Ok(None) => Ok(None),
     Ok(Some(())) => match codec::parse_file(&buf, folder.options.flavor) {
       Ok(v @ Value::Object(_)) => Ok(Some(v)),
-      Ok(_) => Err(StoreError::Corrupt {
-        path,
-        cause: ParseError::Syntax { message: "the file holds JSON that is not an object", offset: 0 },
-      }),
+      Ok(_) => {
+        Err(StoreError::Corrupt { path, cause: ParseError::Syntax { message: "the file holds JSON that is not an object", offset: 0 } })
+      }
       Err(cause) => Err(StoreError::Corrupt { path, cause }),
     },
-    Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(libc::EFBIG) => Err(StoreError::Corrupt {
-      path,
-      cause: ParseError::Syntax { message: "the file is larger than any credentials file", offset: 0 },
-    }),
+    Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(libc::EFBIG) => {
+      Err(StoreError::Corrupt { path, cause: ParseError::Syntax { message: "the file is larger than any credentials file", offset: 0 } })
+    }
     Err(e) => Err(e),
   }
 }
@@ -318,8 +311,8 @@ fn read_key(folder: &Folder, name: &str, app_state: bool) -> Result<KeyRead, Sto
     None => Ok(KeyRead { value: None, warning: None }),
     Some(Ok(value)) => {
       if app_state && value.is_truthy() {
-        let converted = app_state_key::from_object(&value, folder.options.flavor)
-          .map_err(|e| StoreError::Invalid { message: e.message.to_owned() })?;
+        let converted =
+          app_state_key::from_object(&value, folder.options.flavor).map_err(|e| StoreError::Invalid { message: e.message.to_owned() })?;
         Ok(KeyRead { value: Some(converted), warning: None })
       } else {
         Ok(KeyRead { value: Some(value), warning: None })

@@ -79,9 +79,7 @@ mod tests {
 
   #[test]
   fn shape_and_order_match_baileys() {
-    let keys = |f| -> Vec<String> {
-      init_auth_creds(f).as_object().unwrap().entries.iter().map(|(k, _)| k.to_string_lossy()).collect()
-    };
+    let keys = |f| -> Vec<String> { init_auth_creds(f).as_object().unwrap().entries.iter().map(|(k, _)| k.to_string_lossy()).collect() };
     let v7 = keys(Flavor::V7);
     assert_eq!(v7.len(), 16);
     assert_eq!(v7.last().unwrap(), "additionalData");

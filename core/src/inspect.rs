@@ -93,11 +93,7 @@ pub struct InspectOptions {
 
 /// Inspects `folder`. `fix` is given the names of unreadable files to move
 /// aside and returns where each went (the caller holds the lock).
-pub fn inspect(
-  folder: &Path,
-  options: &InspectOptions,
-  mut fix: Option<FixFile<'_>>,
-) -> Result<Report, StoreError> {
+pub fn inspect(folder: &Path, options: &InspectOptions, mut fix: Option<FixFile<'_>>) -> Result<Report, StoreError> {
   let mut report = Report::default();
   let entries = std::fs::read_dir(folder).map_err(|e| StoreError::io("scandir", folder, e))?;
   let mut names: Vec<(String, std::fs::Metadata)> = Vec::new();
@@ -144,12 +140,8 @@ pub fn inspect(
               Some(Value::Bool(b)) => Some(*b),
               _ => Some(false),
             };
-            report.account_id = o
-              .get("me")
-              .and_then(Value::as_object)
-              .and_then(|me| me.get("id"))
-              .and_then(Value::as_js_string)
-              .map(|s| s.to_string_lossy());
+            report.account_id =
+              o.get("me").and_then(Value::as_object).and_then(|me| me.get("id")).and_then(Value::as_js_string).map(|s| s.to_string_lossy());
           }
           Ok(_) => report.findings.push(Finding {
             name: name.clone(),
@@ -174,7 +166,12 @@ pub fn inspect(
         s.files += 1;
         s.bytes += meta.len();
         if options.verify {
-          report.findings.push(Finding { name: name.clone(), problem: Problem::Unknown, detail: "no key type claims this name".into(), moved_to: None });
+          report.findings.push(Finding {
+            name: name.clone(),
+            problem: Problem::Unknown,
+            detail: "no key type claims this name".into(),
+            moved_to: None,
+          });
         }
       }
       _ => {}
@@ -183,7 +180,12 @@ pub fn inspect(
       continue;
     }
     if name.contains(':') {
-      report.findings.push(Finding { name: name.clone(), problem: Problem::Misnamed, detail: "Baileys' file names never hold ':'".into(), moved_to: None });
+      report.findings.push(Finding {
+        name: name.clone(),
+        problem: Problem::Misnamed,
+        detail: "Baileys' file names never hold ':'".into(),
+        moved_to: None,
+      });
     }
     report.verified += 1;
     if let Err(mut f) = read_and_parse(folder, name, meta, options.flavor).map(drop).map_err(|f| f.named(name)) {

@@ -39,11 +39,16 @@ pub const KNOWN_KEY_TYPES: [&str; 10] = [
 pub enum Entry {
   Creds,
   /// A key file of a known type, with the id as reversed.
-  Key { key_type: &'static str, id: String },
+  Key {
+    key_type: &'static str,
+    id: String,
+  },
   /// A `*.json` that no known type claims.
   UnknownJson,
   /// One of our temporary files (left by a killed process if its pid is gone).
-  Temp { pid: u32 },
+  Temp {
+    pid: u32,
+  },
   /// A file moved aside because it could not be read.
   Corrupt,
   /// Our lock file.
@@ -87,9 +92,8 @@ pub fn id_of(name: &str, key_type: &str) -> Option<String> {
     return None;
   }
   let fixed = fixed_id(name, key_type)?;
-  let claimed_by_longer = KNOWN_KEY_TYPES
-    .iter()
-    .any(|t| t.len() > key_type.len() && t.starts_with(key_type) && fixed_id(name, t).is_some());
+  let claimed_by_longer =
+    KNOWN_KEY_TYPES.iter().any(|t| t.len() > key_type.len() && t.starts_with(key_type) && fixed_id(name, t).is_some());
   if claimed_by_longer {
     return None;
   }

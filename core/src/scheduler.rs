@@ -144,10 +144,7 @@ impl<O, R> Batch<O, R> {
       }
     }
     if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-      let results: Vec<R> = std::mem::take(&mut *self.results.lock())
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| (self.on_panic)()))
-        .collect();
+      let results: Vec<R> = std::mem::take(&mut *self.results.lock()).into_iter().map(|r| r.unwrap_or_else(|| (self.on_panic)())).collect();
       if let Some(finish) = self.finish.lock().take() {
         // A panic in `finish` must not take the worker down with it.
         let _ = catch_unwind(AssertUnwindSafe(|| finish(results)));

@@ -35,16 +35,14 @@ static DIRS: AtomicUsize = AtomicUsize::new(0);
 const ERRNOS: [i32; 3] = [libc::EIO, libc::ENOSPC, libc::EDQUOT];
 const TEMP_PREFIX: &str = ".baileys-auth-tmp-";
 
+/// A file's bytes, `None` when there is no file.
+type FileBytes = Option<Vec<u8>>;
+
 struct TempDir(PathBuf);
 
 impl TempDir {
   fn new(tag: &str) -> TempDir {
-    let p = std::env::temp_dir().join(format!(
-      "baileys-fault-{}-{}-{}",
-      std::process::id(),
-      tag,
-      DIRS.fetch_add(1, Ordering::SeqCst)
-    ));
+    let p = std::env::temp_dir().join(format!("baileys-fault-{}-{}-{}", std::process::id(), tag, DIRS.fetch_add(1, Ordering::SeqCst)));
     let _ = std::fs::remove_dir_all(&p);
     std::fs::create_dir_all(&p).unwrap();
     TempDir(p)
@@ -157,8 +155,8 @@ impl Scenario {
     }
   }
 
-  /// Every file the call touches: name -> (old bytes, new bytes), None = no file.
-  fn expected(&self) -> BTreeMap<String, (Option<Vec<u8>>, Option<Vec<u8>>)> {
+  /// Every file the call touches: name -> (old bytes, new bytes).
+  fn expected(&self) -> BTreeMap<String, (FileBytes, FileBytes)> {
     let mut out = BTreeMap::new();
     let old = |name: &str| self.initial.iter().find(|(n, _)| n == name).map(|(_, b)| b.clone());
     if let Some(c) = &self.creds {
@@ -249,11 +247,19 @@ fn exercise(s: &Scenario) -> usize {
           Kind::Single => {
             // Calls: create, write, [fsync], close, rename, [folder fsync].
             let rename_at = if s.fsync { total - 1 } else { total };
-            if n <= rename_at { &now == old } else { &now == new }
+            if n <= rename_at {
+              &now == old
+            } else {
+              &now == new
+            }
           }
           Kind::Delete => {
             // Calls: unlink, [folder fsync].
-            if n <= 1 { &now == old } else { &now == new }
+            if n <= 1 {
+              &now == old
+            } else {
+              &now == new
+            }
           }
           Kind::Batch => &now == old || &now == new,
         };
@@ -289,15 +295,7 @@ fn exercise(s: &Scenario) -> usize {
 
 fn creds_scenario(name: &'static str, fsync: bool, lock: bool, existing: bool) -> Scenario {
   let initial = if existing { vec![("creds.json".to_owned(), to_json_bytes(&value(1, 900)))] } else { vec![] };
-  Scenario {
-    name,
-    kind: Kind::Single,
-    fsync,
-    lock,
-    initial,
-    ops: Box::new(Vec::new),
-    creds: Some(value(2, 1100)),
-  }
+  Scenario { name, kind: Kind::Single, fsync, lock, initial, ops: Box::new(Vec::new), creds: Some(value(2, 1100)) }
 }
 
 fn batch_initial() -> Vec<(String, Vec<u8>)> {

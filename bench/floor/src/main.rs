@@ -288,15 +288,8 @@ struct Templates {
 }
 
 fn load_templates(dir: &Path) -> Templates {
-  let read = |name: &str| {
-    Kind::Write(Arc::new(std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("template {name}: {e}"))))
-  };
-  Templates {
-    pre_key: read("pre-key.json"),
-    session: read("session.json"),
-    creds: read("creds.json"),
-    w9: read("w9.json"),
-  }
+  let read = |name: &str| Kind::Write(Arc::new(std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("template {name}: {e}"))));
+  Templates { pre_key: read("pre-key.json"), session: read("session.json"), creds: read("creds.json"), w9: read("w9.json") }
 }
 
 struct Args {
@@ -448,9 +441,7 @@ fn run_mode(args: &Args, t: &Templates, exec: &Exec, mode: &str, fsync: bool, ou
 fn peak_rss_kib() -> u64 {
   std::fs::read_to_string("/proc/self/status")
     .ok()
-    .and_then(|s| {
-      s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok())
-    })
+    .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
     .unwrap_or(0)
 }
 
@@ -483,11 +474,5 @@ fn main() {
     .iter()
     .map(|r| format!("{{\"mode\":\"{}\",\"fsync\":{},\"workload\":{},\"ms\":{:.4}}}", r.mode, r.fsync, r.workload, r.ms))
     .collect();
-  println!(
-    "{{\"threads\":{},\"cores\":{},\"peakRssKiB\":{},\"results\":[{}]}}",
-    args.threads,
-    cores,
-    peak_rss_kib(),
-    results.join(",")
-  );
+  println!("{{\"threads\":{},\"cores\":{},\"peakRssKiB\":{},\"results\":[{}]}}", args.threads, cores, peak_rss_kib(), results.join(","));
 }

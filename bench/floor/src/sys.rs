@@ -184,7 +184,12 @@ pub fn close_fd(fd: RawFd) -> io::Result<()> {
 
 /// `renameat2(RENAME_EXCHANGE)`: swaps two names atomically (both must exist).
 pub fn exchange_in(dir: RawFd, a: &CStr, b: &CStr) -> io::Result<()> {
-  retry(|| cvt(unsafe { renameat2(dir, a.as_ptr(), dir, b.as_ptr(), 2 /* RENAME_EXCHANGE */) })).map(drop)
+  retry(|| {
+    cvt(unsafe {
+      renameat2(dir, a.as_ptr(), dir, b.as_ptr(), 2 /* RENAME_EXCHANGE */)
+    })
+  })
+  .map(drop)
 }
 
 /// Opens an existing temporary file of ours to rewrite it: `O_WRONLY|O_TRUNC|O_NOFOLLOW`.

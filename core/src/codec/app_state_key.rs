@@ -16,8 +16,7 @@ use super::reviver::{Flavor, ReviveError};
 use super::value::{Object, Value};
 
 const INVALID_ENCODING: ReviveError = ReviveError { message: "invalid encoding" };
-const FINGERPRINT_NOT_OBJECT: ReviveError =
-  ReviveError { message: ".proto.Message.AppStateSyncKeyData.fingerprint: object expected" };
+const FINGERPRINT_NOT_OBJECT: ReviveError = ReviveError { message: ".proto.Message.AppStateSyncKeyData.fingerprint: object expected" };
 const DEVICE_INDEXES_NOT_ARRAY: ReviveError =
   ReviveError { message: ".proto.Message.AppStateSyncKeyFingerprint.deviceIndexes: array expected" };
 
@@ -95,10 +94,7 @@ fn fingerprint_from_object(fp: &Value) -> Result<Value, ReviveError> {
       let Value::Array(items) = v else {
         return Err(DEVICE_INDEXES_NOT_ARRAY);
       };
-      let indexes = items
-        .iter()
-        .map(|i| to_number(i).map(|n| Value::Number(to_uint32(n) as f64)))
-        .collect::<Result<Vec<_>, _>>()?;
+      let indexes = items.iter().map(|i| to_number(i).map(|n| Value::Number(to_uint32(n) as f64))).collect::<Result<Vec<_>, _>>()?;
       out.push("deviceIndexes", Value::Array(indexes));
     }
   }
@@ -278,7 +274,9 @@ mod tests {
 
   #[test]
   fn converts_the_stored_form() {
-    let v = conv(r#"{"keyData":"AAECAw==","fingerprint":{"rawId":5,"currentIndex":-1,"deviceIndexes":[0,"1"]},"timestamp":"1700000000123"}"#).unwrap();
+    let v =
+      conv(r#"{"keyData":"AAECAw==","fingerprint":{"rawId":5,"currentIndex":-1,"deviceIndexes":[0,"1"]},"timestamp":"1700000000123"}"#)
+        .unwrap();
     let o = v.as_object().unwrap();
     assert_eq!(o.get("keyData"), Some(&Value::Bytes(vec![0, 1, 2, 3])));
     let fp = o.get("fingerprint").unwrap().as_object().unwrap();

@@ -107,12 +107,7 @@ fn decode_into<U: Copy + Into<u32>>(dst: &mut [u8], src: &[U]) -> usize {
   let mut i = 0;
   let mut k = 0;
   while i < max_i && k < max_k {
-    let quad = [
-      unbase64(low_byte(src[i])),
-      unbase64(low_byte(src[i + 1])),
-      unbase64(low_byte(src[i + 2])),
-      unbase64(low_byte(src[i + 3])),
-    ];
+    let quad = [unbase64(low_byte(src[i])), unbase64(low_byte(src[i + 1])), unbase64(low_byte(src[i + 2])), unbase64(low_byte(src[i + 3]))];
     if let [Some(a), Some(b), Some(c), Some(d)] = quad {
       dst[k] = (a << 2) | (b >> 4);
       dst[k + 1] = (b << 4) | (c >> 2);

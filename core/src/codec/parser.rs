@@ -486,14 +486,17 @@ mod tests {
   fn parses_plain_json() {
     let v = p(r#" {"a":[1,-0,2.5e3,true,null,"x\n\u00e9"],"b":{}} "#).unwrap();
     let o = v.as_object().unwrap();
-    assert_eq!(o.get("a").unwrap(), &Value::Array(vec![
-      Value::Number(1.0),
-      Value::Number(-0.0),
-      Value::Number(2500.0),
-      Value::Bool(true),
-      Value::Null,
-      Value::str("x\né"),
-    ]));
+    assert_eq!(
+      o.get("a").unwrap(),
+      &Value::Array(vec![
+        Value::Number(1.0),
+        Value::Number(-0.0),
+        Value::Number(2500.0),
+        Value::Bool(true),
+        Value::Null,
+        Value::str("x\né"),
+      ])
+    );
   }
 
   #[test]
@@ -514,7 +517,26 @@ mod tests {
 
   #[test]
   fn rejects_what_json_parse_rejects() {
-    for bad in ["", " ", "\u{FEFF}{}", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "'a'", "\"\t\"", "\"\\x\"", "tru", "nul", "[] x", "NaN", "\"\\u12\""] {
+    for bad in [
+      "",
+      " ",
+      "\u{FEFF}{}",
+      "{",
+      "[1,]",
+      "{\"a\":1,}",
+      "01",
+      "1.",
+      ".5",
+      "+1",
+      "'a'",
+      "\"\t\"",
+      "\"\\x\"",
+      "tru",
+      "nul",
+      "[] x",
+      "NaN",
+      "\"\\u12\"",
+    ] {
       assert!(p(bad).is_err(), "{bad:?} should fail");
     }
   }

@@ -100,8 +100,8 @@ fn revive_v7(obj: &Object) -> Option<Value> {
 /// `None` when the v6 rule does not apply; `Some(Err)` when it applies and
 /// `Buffer.from` would throw.
 fn revive_v6(obj: &Object) -> Option<Result<Vec<u8>, ReviveError>> {
-  let marked = matches!(obj.get("buffer"), Some(Value::Bool(true)))
-    || matches!(obj.get("type"), Some(Value::String(t)) if t.eq_str("Buffer"));
+  let marked =
+    matches!(obj.get("buffer"), Some(Value::Bool(true))) || matches!(obj.get("type"), Some(Value::String(t)) if t.eq_str("Buffer"));
   if !marked {
     return None;
   }

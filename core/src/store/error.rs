@@ -70,10 +70,9 @@ impl fmt::Display for StoreError {
         path.display()
       ),
       StoreError::BadName { error } => write!(f, "{error}"),
-      StoreError::NotADirectory { folder } => write!(
-        f,
-        "found something that is not a directory at {folder}, either delete it or specify a different location"
-      ),
+      StoreError::NotADirectory { folder } => {
+        write!(f, "found something that is not a directory at {folder}, either delete it or specify a different location")
+      }
       StoreError::Locked { folder, pid } => match pid {
         Some(pid) => write!(f, "the auth folder {} is in use by another process (pid {pid})", folder.display()),
         None => write!(f, "the auth folder {} is in use by another process", folder.display()),

@@ -48,8 +48,7 @@ fn is_own_temp(name: &str) -> bool {
   let Some(rest) = name.strip_prefix(TEMP_PREFIX) else { return false };
   let Some((pid, counter)) = rest.split_once('-') else { return false };
   let (start, next) = temp_counter();
-  pid.parse::<u32>().ok() == Some(own_pid())
-    && counter.parse::<u64>().is_ok_and(|n| n >= *start && n < next.load(Ordering::Relaxed))
+  pid.parse::<u32>().ok() == Some(own_pid()) && counter.parse::<u64>().is_ok_and(|n| n >= *start && n < next.load(Ordering::Relaxed))
 }
 
 /// `getpid()` once (it is a system call each time; no Rust code runs in a forked child).
@@ -99,18 +98,15 @@ pub fn write_atomic(folder: &Folder, name: &str, bytes: &[u8]) -> Result<(), Sto
       Err(e) => return Err(StoreError::io("open", folder.file_path(&tmp), e)),
     }
   };
-  let written = io
-    .write_all(&fd, bytes)
-    .map_err(|e| StoreError::io("write", folder.file_path(&tmp), e))
-    .and_then(|()| {
-      if folder.options.fsync {
-        // Never retried: after a failed fsync the page cache may already have
-        // dropped the dirty pages, so a second fsync could "succeed" on nothing.
-        io.fsync(&fd).map_err(|e| StoreError::io("fsync", folder.file_path(&tmp), e))
-      } else {
-        Ok(())
-      }
-    });
+  let written = io.write_all(&fd, bytes).map_err(|e| StoreError::io("write", folder.file_path(&tmp), e)).and_then(|()| {
+    if folder.options.fsync {
+      // Never retried: after a failed fsync the page cache may already have
+      // dropped the dirty pages, so a second fsync could "succeed" on nothing.
+      io.fsync(&fd).map_err(|e| StoreError::io("fsync", folder.file_path(&tmp), e))
+    } else {
+      Ok(())
+    }
+  });
   let closed = io.close(fd).map_err(|e| StoreError::io("close", folder.file_path(&tmp), e));
   let mut replaced = None;
   let result = written.and(closed).and_then(|()| {
