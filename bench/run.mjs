@@ -350,7 +350,7 @@ const headers = ['workload', 'ours median [min–max]', 'v7 median', 'v6 median'
 const rows = []
 const summary = []
 for (const w of WORKLOADS) {
-  if (!only(w.id)) continue
+  if (!only(w.of ?? w.id)) continue
   const o = S('ours', w.id)
   const v7 = S('v7', w.id)
   const v6 = S('v6', w.id)
@@ -358,7 +358,7 @@ for (const w of WORKLOADS) {
   const fn = w.batch && threads ? F(`${threads}t`, w.id) : null
   const fb = w.batch ? bestFloor(w.id) : null
   rows.push([
-    `${w.id}. ${w.name}`,
+    `${w.label ?? w.id}. ${w.name}`,
     fmtRange(o),
     fmtMs(v7?.median),
     fmtMs(v6?.median),
