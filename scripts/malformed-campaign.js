@@ -179,6 +179,13 @@ const BUFFER_FORMS = [
 function mutateRandom(base, rnd, otherOfSameKind) {
   const b = Buffer.from(base)
   const at = () => rnd.int(b.length + 1)
+  // One of `items` inserted just inside a string (after a quote), or anywhere when there is none.
+  const insertInString = (items) => {
+    const quotes = []
+    for (let i = 0; i < b.length; i++) if (b[i] === 0x22) quotes.push(i)
+    const p = quotes.length ? rnd.pick(quotes) + 1 : at()
+    return Buffer.concat([b.subarray(0, p), Buffer.from(rnd.pick(items)), b.subarray(p)])
+  }
   const kinds = ['flip', 'byte', 'zeros', 'block', 'utf8', 'utf8InString', 'delete', 'dup', 'splice', 'token', 'number', 'escape', 'whitespace', 'bom', 'bufferForm', 'dupKey', 'truncGarbage']
   const kind = rnd.pick(kinds)
   let out
@@ -211,13 +218,9 @@ function mutateRandom(base, rnd, otherOfSameKind) {
       out = Buffer.concat([b.subarray(0, p), Buffer.from(rnd.pick(INVALID_UTF8)), b.subarray(rnd.next() < 0.5 ? p : Math.min(b.length, p + 1))])
       break
     }
-    case 'utf8InString': {
-      const quotes = []
-      for (let i = 0; i < b.length; i++) if (b[i] === 0x22) quotes.push(i)
-      const p = quotes.length ? rnd.pick(quotes) + 1 : at()
-      out = Buffer.concat([b.subarray(0, p), Buffer.from(rnd.pick(INVALID_UTF8)), b.subarray(p)])
+    case 'utf8InString':
+      out = insertInString(INVALID_UTF8)
       break
-    }
     case 'delete': {
       const s = at()
       out = Buffer.concat([b.subarray(0, s), b.subarray(Math.min(b.length, s + 1 + rnd.int(64)))])
@@ -260,13 +263,9 @@ function mutateRandom(base, rnd, otherOfSameKind) {
       out = Buffer.concat([b.subarray(0, p), Buffer.from(rnd.pick(NUMBERS)), b.subarray(p + n)])
       break
     }
-    case 'escape': {
-      const quotes = []
-      for (let i = 0; i < b.length; i++) if (b[i] === 0x22) quotes.push(i)
-      const p = quotes.length ? rnd.pick(quotes) + 1 : at()
-      out = Buffer.concat([b.subarray(0, p), Buffer.from(rnd.pick(ESCAPES)), b.subarray(p)])
+    case 'escape':
+      out = insertInString(ESCAPES)
       break
-    }
     case 'whitespace': {
       const text = b.toString('latin1')
       const positions = []

@@ -491,6 +491,28 @@ pub(crate) fn warn(js: &Js, logger: Val, message: &str) {
   }
 }
 
+/// What `set` does with one key: a truthy value is written (a name no file
+/// can have throws, as Node's `writeFile` would, with Node's `code`), a falsy
+/// one deletes the file (`None` when no file can have the name: nothing to
+/// delete). Used by `keys.set` and the plain `saveKeys`/`deleteKeys`.
+pub(crate) fn key_op(js: &Js, walker: &mut Walker, key_type: &str, id: &str, value: Val) -> JsResult<Option<SetOp>> {
+  if !js.truthy_typed(value, js.type_of(value)?)? {
+    return Ok(key_name_for_write(key_type, id).ok().map(|name| SetOp::Delete { name }));
+  }
+  let name = key_name_for_write(key_type, id).map_err(|e| JsErr::Coded {
+    message: e.to_string(),
+    code: e.code().unwrap_or("EINVAL"),
+    // Node: a NUL in a path is a TypeError, a name too long an ordinary Error.
+    type_error: e.errno().is_none(),
+  })?;
+  let value = walker.walk_root(value)?.ok_or_else(|| {
+    JsErr::Type(format!(
+      "The \"data\" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received undefined (value of {key_type} {id} is not serializable)"
+    ))
+  })?;
+  Ok(Some(SetOp::Write { name, value }))
+}
+
 /// Baileys' `set`: `for (type in data) for (id in data[type])`, truthy values
 /// written, falsy deleted. Every value is converted before anything is queued,
 /// so a value that cannot be stored fails the call without writing anything.
@@ -519,23 +541,7 @@ fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
         let id_key = js.get_element(ids, i)?;
         let id = String::from_utf16_lossy(&js.utf16_fast(id_key)?);
         let value = js.get(category, id_key)?;
-        if js.truthy_typed(value, js.type_of(value)?)? {
-          let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Coded {
-            message: e.to_string(),
-            code: e.code().unwrap_or("EINVAL"),
-            // Node: a NUL in a path is a TypeError, a name too long an ordinary Error.
-            type_error: e.errno().is_none(),
-          })?;
-          let value = walker.walk_root(value)?.ok_or_else(|| {
-            JsErr::Type(format!(
-              "The \"data\" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received undefined (value of {key_type} {id} is not serializable)"
-            ))
-          })?;
-          Ok(Some(SetOp::Write { name, value }))
-        } else {
-          // A name no file can have is a missing file: nothing to delete.
-          Ok(key_name_for_write(&key_type, &id).ok().map(|name| SetOp::Delete { name }))
-        }
+        key_op(js, &mut walker, &key_type, &id, value)
       })();
       unsafe { sys::napi_close_handle_scope(js.env, scope) };
       if let Some(op) = op? {

@@ -13,7 +13,6 @@
 // Under `cfg(test)` (as `cargo clippy --all-targets` builds it) napi-derive
 // registers no exports, so every exported function would look unused.
 #![cfg_attr(test, allow(dead_code))]
-
 #![deny(clippy::all)]
 
 mod auth_state;

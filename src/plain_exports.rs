@@ -19,15 +19,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, SetOp};
+use baileys_auth_core::auth_store::{AuthStore, SetOp};
 use baileys_auth_core::codec::Value;
-use baileys_auth_core::naming::{self, CREDS_FILE};
+use baileys_auth_core::naming::CREDS_FILE;
 use baileys_auth_core::scheduler;
 use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, key_files_to_js, promise_or_rejection, settle_with, ReadCall};
+use crate::auth_state::{flavor_arg, key_files_to_js, key_op, promise_or_rejection, settle_with, ReadCall};
 use crate::js::{Js, JsErr, JsResult, Type};
 use crate::js_to_value::Walker;
 use crate::realm::realm;
@@ -195,21 +195,8 @@ pub fn plain_save_key<'a>(
     let id = text(js, id)?;
     let options = options_arg(js, options, true)?;
     let value = value.value().value;
-    let op = if js.truthy_typed(value, js.type_of(value)?)? {
-      let name = key_name_for_write(&key_type, &id).map_err(|e| JsErr::Coded {
-        message: e.to_string(),
-        code: e.code().unwrap_or("EINVAL"),
-        type_error: e.errno().is_none(),
-      })?;
-      let realm = realm(js)?;
-      let value = Walker::new(*js, &realm)
-        .walk_root(value)?
-        .ok_or_else(|| JsErr::Type(format!("the value of {key_type} {id} cannot be serialized")))?;
-      Some(SetOp::Write { name, value })
-    } else {
-      // A name no file can have is a missing file: nothing to delete.
-      naming::key_file_name(&key_type, &id).ok().map(|name| SetOp::Delete { name })
-    };
+    let realm = realm(js)?;
+    let op = key_op(js, &mut Walker::new(*js, &realm), &key_type, &id, value)?;
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, |js: &Js, ()| js.undefined());
     // A delete in a folder that does not exist has nothing to do: the folder is not created.

@@ -26,13 +26,6 @@ pub enum Value {
   Object(Object),
 }
 
-/// An object's own properties, each key at most once.
-///
-/// On the write side the order is the one `JSON.stringify` walks (the napi
-/// layer reads it from V8). On the read side it is the text order with
-/// duplicates collapsed the way `JSON.parse` does (first position, last value);
-/// JavaScript's own property order (integer-like keys first) is applied by V8
-/// when the object is built, and by [`Object::js_order`] where the reviver needs it.
 /// The own property names of `Object.prototype`.
 const OBJECT_PROTOTYPE_NAMES: [&str; 12] = [
   "__proto__",
@@ -49,6 +42,13 @@ const OBJECT_PROTOTYPE_NAMES: [&str; 12] = [
   "__lookupSetter__",
 ];
 
+/// An object's own properties, each key at most once.
+///
+/// On the write side the order is the one `JSON.stringify` walks (the napi
+/// layer reads it from V8). On the read side it is the text order with
+/// duplicates collapsed the way `JSON.parse` does (first position, last value);
+/// JavaScript's own property order (integer-like keys first) is applied by V8
+/// when the object is built, and by [`Object::js_order`] where the reviver needs it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object {
   pub entries: Vec<(JsString, Value)>,

@@ -69,8 +69,8 @@ pub fn to_json_bytes(value: &Value) -> Vec<u8> {
 }
 
 /// QuoteJSONString: `"`, `\` and the short escapes, other code units below
-/// 0x20 and lone surrogates as lowercase `\uXXXX`; everything else (including
-/// `/`, U+2028 and U+2029) as UTF-8.
+/// 0x20 and lone surrogates as `\u` and four lowercase hex digits (`\u001f`,
+/// `\ud800`); everything else (including `/`, U+2028 and U+2029) as UTF-8.
 fn write_string(s: &JsString, out: &mut Vec<u8>) {
   out.push(b'"');
   match s {
