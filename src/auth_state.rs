@@ -1,7 +1,7 @@
 //! The exports behind `useMultiFileAuthState`: open a folder, and the store's
 //! `get`, `set` and `saveCreds`. Each converts its JavaScript arguments on the
 //! calling thread, queues one batch on the core's worker pool, and returns a
-//! promise that the worker's result settles (see [`crate::settle`]). Bad
+//! promise that the worker's result settles (see [`crate::ffi::settle`]). Bad
 //! arguments give a rejected promise, never a synchronous throw, as Baileys'
 //! async functions do.
 
@@ -12,23 +12,19 @@ use baileys_auth_core::codec::{Flavor, JsString, Value};
 use baileys_auth_core::naming::CREDS_FILE;
 use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
-use napi::sys;
 use napi_derive::napi;
 
+use crate::convert::js_to_value::Walker;
+use crate::convert::value_to_js::{string, to_js, Builder};
 use crate::errors::store_error;
-use crate::js::{Js, JsErr, JsResult, Type, Val};
-use crate::js_to_value::Walker;
-use crate::realm::{realm, Realm};
-use crate::settle::{self, Pending};
-use crate::value_to_js::{string, to_js, Builder};
-
-pub(crate) fn raw<'a>(js: &Js, v: Val) -> Unknown<'a> {
-  unsafe { Unknown::from_raw_unchecked(js.env, v) }
-}
+use crate::ffi::handles::HeldRef;
+use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
+use crate::ffi::realm::{realm, Realm};
+use crate::ffi::settle::{self, Pending};
 
 /// Runs `body`, turning any failure into a rejected promise.
 pub(crate) fn promise_or_rejection<'a>(env: &Env, body: impl FnOnce(&Js) -> JsResult<Val>) -> Result<Unknown<'a>> {
-  let js = Js::new(env.raw());
+  let js = Js::from_env(env);
   let promise = match body(&js) {
     Ok(p) => p,
     Err(e) => {
@@ -36,7 +32,7 @@ pub(crate) fn promise_or_rejection<'a>(env: &Env, body: impl FnOnce(&Js) -> JsRe
       settle::settled(&js, Err(err)).map_err(|_| Error::from_reason("cannot create a promise"))?
     }
   };
-  Ok(raw(&js, promise))
+  Ok(js.as_unknown(promise))
 }
 
 /// Settles `pending` with a store result.
@@ -100,25 +96,24 @@ pub(crate) fn flavor_arg(js: &Js, flavor: Option<Val>) -> JsResult<Flavor> {
 /// `initAuthCreds(flavor?)`: fresh credentials, v7's key set unless `'v6'`.
 #[napi(js_name = "initAuthCreds", catch_unwind)]
 pub fn init_auth_creds<'a>(env: &'a Env, flavor: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
-  let js = Js::new(env.raw());
+  let js = Js::from_env(env);
   let flavor = flavor_arg(&js, flavor.map(|f| f.value().value)).map_err(|e| throw(&js, e))?;
   let creds = baileys_auth_core::creds::init_auth_creds(flavor);
   let v = to_js(&js, &creds).map_err(|e| throw(&js, e))?;
-  Ok(raw(&js, v))
+  Ok(js.as_unknown(v))
 }
 
 /// Throws a [`JsErr`] from a synchronous export.
 pub(crate) fn throw(js: &Js, e: JsErr) -> Error {
-  let v = js.error_value(e);
-  unsafe { sys::napi_throw(js.env, v) };
+  js.throw(js.error_value(e));
   Error::new(Status::PendingException, "")
 }
 
 /// Registers the JavaScript wrapper's error classes.
 #[napi(js_name = "setErrorClasses", catch_unwind)]
 pub fn set_error_classes(env: &Env, corrupt: Unknown<'_>, locked: Unknown<'_>) -> Result<()> {
-  let js = Js::new(env.raw());
-  crate::realm::set_error_classes(&js, corrupt.value().value, locked.value().value).map_err(|e| throw(&js, e))
+  let js = Js::from_env(env);
+  crate::ffi::realm::set_error_classes(&js, corrupt.value().value, locked.value().value).map_err(|e| throw(&js, e))
 }
 
 /// `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`.
@@ -144,7 +139,7 @@ pub fn open_auth_state<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Un
         };
         let out = js.object()?;
         let native = NativeAuthStore { store };
-        let native = unsafe { NativeAuthStore::to_napi_value(js.env, native) }.map_err(|e| JsErr::Error(e.reason.clone()))?;
+        let native = js.class_instance(native)?;
         js.set_named(out, c"store", native)?;
         js.set_named(out, c"creds", to_js(js, &creds)?)?;
         js.set_named(out, c"created", js.bool_value(created)?)?;
@@ -155,46 +150,15 @@ pub fn open_auth_state<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Un
   })
 }
 
+/// Ids (or file names) one reading call takes: far more than any `get`
+/// Baileys makes, and refused before anything is allocated for them (a sparse
+/// array can claim 2³²−1 elements).
+const MAX_IDS: usize = 1 << 24;
+
 /// An open auth folder, as the JavaScript wrapper sees it.
 #[napi]
 pub struct NativeAuthStore {
   store: AuthStore,
-}
-
-/// A `napi_ref` kept across the asynchronous part of a call and released
-/// when the call settles.
-pub(crate) struct HeldRef {
-  env: sys::napi_env,
-  reference: sys::napi_ref,
-  thread: std::thread::ThreadId,
-}
-unsafe impl Send for HeldRef {}
-
-impl HeldRef {
-  pub(crate) fn new(js: &Js, v: Option<Val>) -> JsResult<Option<HeldRef>> {
-    match v {
-      Some(v) if !matches!(js.type_of(v)?, Type::Undefined | Type::Null) => {
-        Ok(Some(HeldRef { env: js.env, reference: js.create_reference(v)?, thread: std::thread::current().id() }))
-      }
-      _ => Ok(None),
-    }
-  }
-
-  /// The value (the reference is released when this handle drops).
-  pub(crate) fn value(&self, js: &Js) -> JsResult<Val> {
-    js.reference_value(self.reference)
-  }
-}
-
-impl Drop for HeldRef {
-  /// Released on the JavaScript thread that made it, whether the call
-  /// succeeded or failed. (Dropped anywhere else means its environment is
-  /// gone, and the reference with it.)
-  fn drop(&mut self) {
-    if std::thread::current().id() == self.thread {
-      Js::new(self.env).delete_reference(self.reference);
-    }
-  }
 }
 
 #[napi]
@@ -227,8 +191,11 @@ impl NativeAuthStore {
         return Err(JsErr::Type("ids.map is not a function".into()));
       }
       let n = js.array_length(ids)?;
-      let mut id_keys: Vec<JsString> = Vec::with_capacity(n as usize);
-      let mut id_names: Vec<String> = Vec::with_capacity(n as usize);
+      if n as usize > MAX_IDS {
+        return Err(JsErr::Range(format!("keys.get: {n} ids is more than one call reads (the limit is {MAX_IDS})")));
+      }
+      let mut id_keys: Vec<JsString> = Vec::with_capacity(n.min(1 << 16) as usize);
+      let mut id_names: Vec<String> = Vec::with_capacity(n.min(1 << 16) as usize);
       for i in 0..n {
         // `ids.map` skips the holes of a sparse array.
         if !js.has_element(ids, i)? {
@@ -296,7 +263,11 @@ impl NativeAuthStore {
         return Err(JsErr::Type("names must be an array".into()));
       }
       let mut list = Vec::new();
-      for i in 0..js.array_length(names)? {
+      let n = js.array_length(names)?;
+      if n as usize > MAX_IDS {
+        return Err(JsErr::Range(format!("readKeyFiles: {n} names is more than one call reads (the limit is {MAX_IDS})")));
+      }
+      for i in 0..n {
         let name = js.utf8_lossy(js.to_string(js.get_element(names, i)?)?)?;
         // Only names of this folder's files: nothing with a path in it.
         list.push(baileys_auth_core::naming::check_name(&name).and_then(|()| {
@@ -535,15 +506,15 @@ fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
     let category = js.to_object(category)?;
     let ids = js.for_in_keys(category)?;
     for i in 0..js.array_length(ids)? {
-      let mut scope = std::ptr::null_mut();
-      unsafe { sys::napi_open_handle_scope(js.env, &mut scope) };
+      // Each id's handles are released once its value is walked.
+      let scope = js.handle_scope();
       let op = (|| -> JsResult<Option<SetOp>> {
         let id_key = js.get_element(ids, i)?;
         let id = String::from_utf16_lossy(&js.utf16_fast(id_key)?);
         let value = js.get(category, id_key)?;
         key_op(js, &mut walker, &key_type, &id, value)
       })();
-      unsafe { sys::napi_close_handle_scope(js.env, scope) };
+      drop(scope);
       if let Some(op) = op? {
         ops.push(op);
       }

@@ -6,17 +6,17 @@ use baileys_auth_core::codec::{self, ParseError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, raw, throw};
-use crate::js::{Js, JsErr};
-use crate::js_to_value::Walker;
-use crate::realm::realm;
-use crate::value_to_js::to_js;
+use crate::auth_state::{flavor_arg, throw};
+use crate::convert::js_to_value::Walker;
+use crate::convert::value_to_js::to_js;
+use crate::ffi::js::{Js, JsErr};
+use crate::ffi::realm::realm;
 
 /// `Buffer.from(JSON.stringify(value, BufferJSON.replacer))`, or `undefined`
 /// where `JSON.stringify` gives `undefined`. Throws where it throws.
 #[napi(js_name = "encodeAuthValue", catch_unwind)]
 pub fn encode_auth_value<'a>(env: &'a Env, value: Unknown<'a>) -> Result<Unknown<'a>> {
-  let js = Js::new(env.raw());
+  let js = Js::from_env(env);
   let realm = realm(&js).map_err(|e| throw(&js, e))?;
   let walked = Walker::new(js, &realm).walk_root(value.value().value).map_err(|e| throw(&js, e))?;
   let out = match walked {
@@ -24,7 +24,7 @@ pub fn encode_auth_value<'a>(env: &'a Env, value: Unknown<'a>) -> Result<Unknown
     None => js.undefined(),
   }
   .map_err(|e| throw(&js, e))?;
-  Ok(raw(&js, out))
+  Ok(js.as_unknown(out))
 }
 
 /// `JSON.parse(bytes.toString('utf-8'), BufferJSON.reviver)` of the chosen
@@ -32,11 +32,12 @@ pub fn encode_auth_value<'a>(env: &'a Env, value: Unknown<'a>) -> Result<Unknown
 /// SyntaxError for text that is not JSON.
 #[napi(js_name = "decodeAuthValue", catch_unwind)]
 pub fn decode_auth_value<'a>(env: &'a Env, bytes: Unknown<'a>, flavor: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
-  let js = Js::new(env.raw());
+  let js = Js::from_env(env);
   let flavor = flavor_arg(&js, flavor.map(|f| f.value().value)).map_err(|e| throw(&js, e))?;
   let input = bytes.value().value;
-  let parsed = match js.uint8_bytes(input).map_err(|e| throw(&js, e))? {
-    Some(b) => codec::parse_file(b, flavor),
+  // A copy: a view over a SharedArrayBuffer could change under the parser.
+  let parsed = match js.uint8_copy(input).map_err(|e| throw(&js, e))? {
+    Some(b) => codec::parse_file(&b, flavor),
     None => {
       let text = js.to_string(input).and_then(|s| js.utf8_lossy(s)).map_err(|e| throw(&js, e))?;
       codec::parse_file(text.as_bytes(), flavor)
@@ -52,11 +53,10 @@ pub fn decode_auth_value<'a>(env: &'a Env, bytes: Unknown<'a>, flavor: Option<Un
         let m = js.str_utf8(&e.to_string())?;
         js.new_instance(r.syntax_error, &[m])
       })();
-      let err = err.unwrap_or_else(|e| js.error_value(e));
-      unsafe { napi::sys::napi_throw(js.env, err) };
+      js.throw(err.unwrap_or_else(|e| js.error_value(e)));
       return Err(Error::new(Status::PendingException, ""));
     }
   };
   let out = to_js(&js, &value).map_err(|e| throw(&js, e))?;
-  Ok(raw(&js, out))
+  Ok(js.as_unknown(out))
 }

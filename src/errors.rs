@@ -4,8 +4,8 @@
 
 use baileys_auth_core::store::StoreError;
 
-use crate::js::{Js, JsResult, Val};
-use crate::realm::Realm;
+use crate::ffi::js::{Js, JsResult, Val};
+use crate::ffi::realm::Realm;
 
 pub fn store_error(js: &Js, realm: &Realm, e: &StoreError) -> Val {
   build(js, realm, e).unwrap_or_else(|err| js.error_value(err))

@@ -5,17 +5,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use baileys_auth_core::auth_store::pool;
 use baileys_auth_core::codec::{Object, Value};
 use baileys_auth_core::inspect::{inspect, FileTime, InspectOptions, Report};
-use baileys_auth_core::scheduler;
 use baileys_auth_core::store::{files, Folder, OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::auth_state::{promise_or_rejection, settle_with};
-use crate::js::{Js, JsErr, Type};
-use crate::settle;
-use crate::value_to_js::to_js;
+use crate::convert::value_to_js::to_js;
+use crate::ffi::js::{Js, JsErr, Type};
+use crate::ffi::settle;
 
 /// `inspectFolder(folder, { verify?, fix?, flavor? })` → `Promise<report>`.
 /// Read-only unless `fix`, which moves unreadable files aside (never deletes)
@@ -39,7 +39,14 @@ pub fn inspect_folder<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unk
     }
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, move |js: &Js, (path, report): (String, Report)| to_js(js, &report_value(&path, &report)));
-    scheduler::global().submit(0, move || {
+    let pool = match pool() {
+      Ok(p) => p,
+      Err(e) => {
+        done(Err(e));
+        return Ok(promise);
+      }
+    };
+    pool.submit(0, move || {
       let run = || -> std::result::Result<(String, Report), StoreError> {
         let path = Path::new(&display);
         match std::fs::metadata(path) {

@@ -4,24 +4,23 @@
 //!
 //! - [`auth_state`]: the exported functions and the `NativeAuthStore` class.
 //! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
-//! - [`js_to_value`] / [`value_to_js`]: JavaScript values ⇄ the core's values.
+//! - [`convert`]: JavaScript values ⇄ the core's values (the value walk and the value building).
 //! - [`folder_tools`]: `inspectFolder` (the CLI's stats and verify).
-//! - [`settle`]: promises settled from the worker threads.
 //! - [`errors`]: core errors as JavaScript errors.
-//! - [`js`], [`realm`]: raw Node-API helpers and cached built-ins.
+//! - [`ffi`]: raw Node-API (checked calls, handle scopes, cached built-ins,
+//!   promises settled from the worker threads): nearly all `unsafe` code is there.
 
 // Under `cfg(test)` (as `cargo clippy --all-targets` builds it) napi-derive
 // registers no exports, so every exported function would look unused.
 #![cfg_attr(test, allow(dead_code))]
 #![deny(clippy::all)]
+// Every `unsafe` block states the invariant it relies on.
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod auth_state;
 mod codec_exports;
+mod convert;
 mod errors;
+mod ffi;
 mod folder_tools;
-mod js;
-mod js_to_value;
 mod plain_exports;
-mod realm;
-mod settle;
-mod value_to_js;

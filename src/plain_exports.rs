@@ -19,20 +19,19 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{AuthStore, SetOp};
+use baileys_auth_core::auth_store::{pool, AuthStore, SetOp};
 use baileys_auth_core::codec::Value;
 use baileys_auth_core::naming::CREDS_FILE;
-use baileys_auth_core::scheduler;
 use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::auth_state::{flavor_arg, key_files_to_js, key_op, promise_or_rejection, settle_with, ReadCall};
-use crate::js::{Js, JsErr, JsResult, Type};
-use crate::js_to_value::Walker;
-use crate::realm::realm;
-use crate::settle;
-use crate::value_to_js::to_js;
+use crate::convert::js_to_value::Walker;
+use crate::convert::value_to_js::to_js;
+use crate::ffi::js::{Js, JsErr, JsResult, Type};
+use crate::ffi::realm::realm;
+use crate::ffi::settle;
 
 fn folder_arg(js: &Js, folder: Unknown<'_>) -> JsResult<String> {
   let folder = folder.value().value;
@@ -84,7 +83,11 @@ fn with_store(
   create: bool,
   then: impl FnOnce(std::result::Result<Option<AuthStore>, StoreError>) + Send + 'static,
 ) {
-  scheduler::global().submit(0, move || {
+  let pool = match pool() {
+    Ok(p) => p,
+    Err(e) => return then(Err(e)),
+  };
+  pool.submit(0, move || {
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
       if create {
         AuthStore::open_blocking(&display, options, Arc::new(RealIo)).map(Some)

@@ -52,6 +52,11 @@ type Done<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
 /// The outcome of each read of a `get`, in request order.
 pub type ReadsDone = Box<dyn FnOnce(Vec<Result<KeyRead, StoreError>>) + Send>;
 
+/// The worker pool, or why it could not be started.
+pub fn pool() -> Result<&'static Scheduler, StoreError> {
+  scheduler::global().map_err(|e| StoreError::Internal { message: format!("cannot start the I/O worker threads: {e}") })
+}
+
 fn panicked() -> StoreError {
   StoreError::Internal { message: "a file operation panicked".to_owned() }
 }
@@ -59,7 +64,10 @@ fn panicked() -> StoreError {
 impl AuthStore {
   /// Opens the folder and reads its credentials, all off the calling thread.
   pub fn open(display: String, options: OpenOptions, io: Arc<dyn Io>, done: Done<(AuthStore, OpenedCreds)>) {
-    let scheduler = scheduler::global();
+    let scheduler = match pool() {
+      Ok(s) => s,
+      Err(e) => return done(Err(e)),
+    };
     // The folder is prepared on some worker; the credentials are then read on
     // the worker that owns creds.json, behind any save already queued there.
     scheduler.submit(0, move || {
@@ -89,10 +97,15 @@ impl AuthStore {
     });
   }
 
-  /// Opens synchronously (for tools and tests that are not on a JS thread).
+  /// Opens synchronously (for the plain functions, tools and tests, on a
+  /// thread that may block). Prepares the folder exactly as [`AuthStore::open`]
+  /// does, stale temporary files included; only the credentials are left for
+  /// the caller to load.
   pub fn open_blocking(display: &str, options: OpenOptions, io: Arc<dyn Io>) -> Result<AuthStore, StoreError> {
-    let folder = Folder::open(display, options, io)?;
-    Ok(AuthStore { folder: Arc::new(folder), scheduler: scheduler::global() })
+    let scheduler = pool()?;
+    let folder = Arc::new(Folder::open(display, options, io)?);
+    after_open(folder.clone());
+    Ok(AuthStore { folder, scheduler })
   }
 
   pub fn folder(&self) -> &Folder {

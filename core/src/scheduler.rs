@@ -41,23 +41,50 @@ fn default_workers() -> usize {
   (cores * 2).clamp(4, 16)
 }
 
-pub fn global() -> &'static Scheduler {
+/// The process's pool, started on first use.
+///
+/// A pool that could start only some of its threads keeps those (fewer
+/// lanes, same guarantees); one that could start none is an error, cached
+/// nowhere, so a later call tries again. Never a panic, and never a second
+/// pool beside threads already running: a start that fails has started no
+/// thread (see [`Scheduler::start`]).
+pub fn global() -> std::io::Result<&'static Scheduler> {
   static GLOBAL: OnceLock<Scheduler> = OnceLock::new();
-  GLOBAL.get_or_init(|| Scheduler::start(default_workers()))
+  static STARTING: Mutex<()> = Mutex::new(());
+  if let Some(s) = GLOBAL.get() {
+    return Ok(s);
+  }
+  let _one_at_a_time = STARTING.lock();
+  if let Some(s) = GLOBAL.get() {
+    return Ok(s);
+  }
+  let started = Scheduler::start(default_workers())?;
+  Ok(GLOBAL.get_or_init(|| started))
 }
 
 impl Scheduler {
-  pub fn start(workers: usize) -> Scheduler {
-    let queues: Vec<Arc<Queue>> =
-      (0..workers.max(1)).map(|_| Arc::new(Queue { tasks: Mutex::new(VecDeque::new()), ready: Condvar::new() })).collect();
-    for (i, q) in queues.iter().enumerate() {
-      let q = q.clone();
-      std::thread::Builder::new()
-        .name(format!("baileys-auth-io-{i}"))
-        .spawn(move || worker_loop(q))
-        .expect("cannot start an I/O worker thread");
+  /// Starts up to `workers` threads. When a spawn fails after some threads
+  /// started, the pool keeps the lanes it has; when the very first one fails,
+  /// the error is returned.
+  pub fn start(workers: usize) -> std::io::Result<Scheduler> {
+    Self::start_with(workers, |name, body| std::thread::Builder::new().name(name).spawn(body).map(drop))
+  }
+
+  fn start_with(
+    workers: usize,
+    mut spawn: impl FnMut(String, Box<dyn FnOnce() + Send>) -> std::io::Result<()>,
+  ) -> std::io::Result<Scheduler> {
+    let mut queues: Vec<Arc<Queue>> = Vec::with_capacity(workers.max(1));
+    for i in 0..workers.max(1) {
+      let q = Arc::new(Queue { tasks: Mutex::new(VecDeque::new()), ready: Condvar::new() });
+      let worker_queue = q.clone();
+      match spawn(format!("baileys-auth-io-{i}"), Box::new(move || worker_loop(worker_queue))) {
+        Ok(()) => queues.push(q),
+        Err(e) if queues.is_empty() => return Err(e),
+        Err(_) => break,
+      }
     }
-    Scheduler { queues }
+    Ok(Scheduler { queues })
   }
 
   pub fn workers(&self) -> usize {
@@ -175,9 +202,37 @@ mod tests {
   use super::*;
   use std::sync::mpsc;
 
+  /// A spawner that starts real threads until the `fail_at`-th.
+  fn failing_at(fail_at: usize) -> impl FnMut(String, Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    let mut n = 0;
+    move |name, body| {
+      n += 1;
+      if n == fail_at {
+        return Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, "no more threads"));
+      }
+      std::thread::Builder::new().name(name).spawn(body).map(drop)
+    }
+  }
+
+  #[test]
+  fn a_pool_that_starts_some_threads_keeps_them_and_works() {
+    let s = Scheduler::start_with(4, failing_at(3)).unwrap();
+    assert_eq!(s.workers(), 2);
+    let (tx, rx) = mpsc::channel();
+    let ops: Vec<(usize, u32)> = (0..10).map(|i| (s.worker_for(Path::new("/f"), &i.to_string()), i)).collect();
+    s.run_batch(ops, |x| x + 1, || 0, move |r| tx.send(r).unwrap());
+    assert_eq!(rx.recv().unwrap(), (1..11).collect::<Vec<_>>());
+  }
+
+  #[test]
+  fn a_pool_that_starts_no_thread_is_an_error_not_a_panic() {
+    let e = Scheduler::start_with(4, failing_at(1)).err().expect("no pool");
+    assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+  }
+
   #[test]
   fn results_come_back_in_op_order() {
-    let s = Scheduler::start(4);
+    let s = Scheduler::start(4).unwrap();
     let (tx, rx) = mpsc::channel();
     let ops: Vec<(usize, u32)> = (0..1000).map(|i| ((i * 7 % 4) as usize, i)).collect();
     s.run_batch(ops, |x| x * 2, || u32::MAX, move |r| tx.send(r).unwrap());
@@ -187,7 +242,7 @@ mod tests {
 
   #[test]
   fn a_panicking_op_fails_alone() {
-    let s = Scheduler::start(2);
+    let s = Scheduler::start(2).unwrap();
     let (tx, rx) = mpsc::channel();
     let ops = vec![(0, 1), (1, 0), (0, 3)];
     s.run_batch(ops, |x: i32| 10 / x, || -1, move |r| tx.send(r).unwrap());
@@ -196,7 +251,7 @@ mod tests {
 
   #[test]
   fn ops_on_one_worker_keep_their_order_across_batches() {
-    let s = Scheduler::start(3);
+    let s = Scheduler::start(3).unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = mpsc::channel();
     for i in 0..100 {

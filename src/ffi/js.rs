@@ -31,9 +31,17 @@ pub enum JsErr {
 
 pub type JsResult<T> = Result<T, JsErr>;
 
+/// The Node-API environment of the callback running on this thread.
+///
+/// Every method is one checked Node-API call (or a few); any of them that can
+/// run JavaScript (a getter, a Proxy trap, `toJSON`, a called function) may
+/// change any JavaScript memory, which is why no method hands out a borrow of
+/// JavaScript memory: bytes are copied out while no JavaScript can run
+/// ([`Js::uint8_copy`]) and written in after the memory was looked up afresh
+/// ([`Js::write_arraybuffer`]).
 #[derive(Clone, Copy)]
 pub struct Js {
-  pub env: sys::napi_env,
+  pub(super) env: sys::napi_env,
 }
 
 pub type Val = sys::napi_value;
@@ -54,8 +62,23 @@ pub enum Type {
 }
 
 impl Js {
-  pub fn new(env: sys::napi_env) -> Js {
+  /// # Safety
+  /// `env` must be the environment of the Node-API callback (or finalizer,
+  /// cleanup hook, thread-safe-function call) running now on this thread,
+  /// and the value is only used during it.
+  pub unsafe fn from_raw(env: sys::napi_env) -> Js {
     Js { env }
+  }
+
+  /// The environment napi-rs hands an exported function.
+  pub fn from_env(env: &napi::Env) -> Js {
+    // SAFETY: napi-rs gives an exported function the `Env` of the call it
+    // is running in, on this thread.
+    unsafe { Js::from_raw(env.raw()) }
+  }
+
+  pub fn raw_env(&self) -> sys::napi_env {
+    self.env
   }
 
   pub fn check(&self, status: sys::napi_status) -> JsResult<()> {
@@ -63,6 +86,7 @@ impl Js {
       return Ok(());
     }
     let mut pending = false;
+    // SAFETY: a valid env (see `from_raw`) and a local out-pointer.
     unsafe { sys::napi_is_exception_pending(self.env, &mut pending) };
     if pending || status == sys::Status::napi_pending_exception {
       return Err(JsErr::Pending);
@@ -72,7 +96,7 @@ impl Js {
 
   pub fn type_of(&self, v: Val) -> JsResult<Type> {
     let mut t = 0;
-    self.check(unsafe { sys::napi_typeof(self.env, v, &mut t) })?;
+    napi_call!(self, napi_typeof(v, &mut t))?;
     Ok(match t {
       sys::ValueType::napi_undefined => Type::Undefined,
       sys::ValueType::napi_null => Type::Null,
@@ -90,137 +114,121 @@ impl Js {
   /// `obj[name]`: a full `[[Get]]` (prototype chain, getters).
   pub fn get_named(&self, obj: Val, name: &CStr) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_named_property(self.env, obj, name.as_ptr(), &mut out) })?;
+    napi_call!(self, napi_get_named_property(obj, name.as_ptr(), &mut out))?;
     Ok(out)
   }
 
   pub fn get(&self, obj: Val, key: Val) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_property(self.env, obj, key, &mut out) })?;
+    napi_call!(self, napi_get_property(obj, key, &mut out))?;
     Ok(out)
   }
 
   pub fn get_element(&self, obj: Val, index: u32) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_element(self.env, obj, index, &mut out) })?;
+    napi_call!(self, napi_get_element(obj, index, &mut out))?;
     Ok(out)
+  }
+
+  /// `Object.hasOwn(obj, key)`.
+  pub fn has_own(&self, obj: Val, key: Val) -> JsResult<bool> {
+    let mut b = false;
+    napi_call!(self, napi_has_own_property(obj, key, &mut b))?;
+    Ok(b)
   }
 
   /// `index in obj` (HasProperty).
   pub fn has_element(&self, obj: Val, index: u32) -> JsResult<bool> {
     let mut b = false;
-    self.check(unsafe { sys::napi_has_element(self.env, obj, index, &mut b) })?;
+    napi_call!(self, napi_has_element(obj, index, &mut b))?;
     Ok(b)
   }
 
   /// `obj[key] = value` (`[[Set]]`).
   pub fn set(&self, obj: Val, key: Val, value: Val) -> JsResult<()> {
-    self.check(unsafe { sys::napi_set_property(self.env, obj, key, value) })
+    napi_call!(self, napi_set_property(obj, key, value))
   }
 
   pub fn set_named(&self, obj: Val, name: &CStr, value: Val) -> JsResult<()> {
-    self.check(unsafe { sys::napi_set_named_property(self.env, obj, name.as_ptr(), value) })
+    napi_call!(self, napi_set_named_property(obj, name.as_ptr(), value))
   }
 
   pub fn set_element(&self, arr: Val, index: u32, value: Val) -> JsResult<()> {
-    self.check(unsafe { sys::napi_set_element(self.env, arr, index, value) })
+    napi_call!(self, napi_set_element(arr, index, value))
   }
 
   pub fn is_array(&self, v: Val) -> JsResult<bool> {
     let mut b = false;
-    self.check(unsafe { sys::napi_is_array(self.env, v, &mut b) })?;
+    napi_call!(self, napi_is_array(v, &mut b))?;
     Ok(b)
   }
 
   pub fn array_length(&self, v: Val) -> JsResult<u32> {
     let mut n = 0;
-    self.check(unsafe { sys::napi_get_array_length(self.env, v, &mut n) })?;
+    napi_call!(self, napi_get_array_length(v, &mut n))?;
     Ok(n)
-  }
-
-  /// The bytes of a `Uint8Array` (including `Buffer`), or `None` for any
-  /// other value. (`napi_is_buffer` cannot tell: it is true for every view.)
-  pub fn uint8_bytes(&self, v: Val) -> JsResult<Option<&[u8]>> {
-    let mut is_ta = false;
-    self.check(unsafe { sys::napi_is_typedarray(self.env, v, &mut is_ta) })?;
-    if !is_ta {
-      return Ok(None);
-    }
-    let mut kind = 0;
-    let mut len = 0usize;
-    let mut data = ptr::null_mut();
-    let mut ab = ptr::null_mut();
-    let mut offset = 0usize;
-    self.check(unsafe { sys::napi_get_typedarray_info(self.env, v, &mut kind, &mut len, &mut data, &mut ab, &mut offset) })?;
-    if kind != sys::TypedarrayType::uint8_array {
-      return Ok(None);
-    }
-    if len == 0 || data.is_null() {
-      return Ok(Some(&[]));
-    }
-    Ok(Some(unsafe { std::slice::from_raw_parts(data as *const u8, len) }))
   }
 
   pub fn strict_equals(&self, a: Val, b: Val) -> JsResult<bool> {
     let mut r = false;
-    self.check(unsafe { sys::napi_strict_equals(self.env, a, b, &mut r) })?;
+    napi_call!(self, napi_strict_equals(a, b, &mut r))?;
     Ok(r)
   }
 
   pub fn instance_of(&self, v: Val, ctor: Val) -> JsResult<bool> {
     let mut r = false;
-    self.check(unsafe { sys::napi_instanceof(self.env, v, ctor, &mut r) })?;
+    napi_call!(self, napi_instanceof(v, ctor, &mut r))?;
     Ok(r)
   }
 
   pub fn prototype_of(&self, v: Val) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_prototype(self.env, v, &mut out) })?;
+    napi_call!(self, napi_get_prototype(v, &mut out))?;
     Ok(out)
   }
 
   /// Own, enumerable, string-keyed property names, in `Object.keys` order.
   pub fn own_keys(&self, obj: Val) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe {
-      sys::napi_get_all_property_names(
-        self.env,
+    napi_call!(
+      self,
+      napi_get_all_property_names(
         obj,
         sys::KeyCollectionMode::own_only,
         sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
         sys::KeyConversion::numbers_to_strings,
         &mut out,
       )
-    })?;
+    )?;
     Ok(out)
   }
 
   /// The names a `for…in` loop visits (own and inherited, enumerable, strings).
   pub fn for_in_keys(&self, obj: Val) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_property_names(self.env, obj, &mut out) })?;
+    napi_call!(self, napi_get_property_names(obj, &mut out))?;
     Ok(out)
   }
 
   pub fn call(&self, func: Val, this: Val, args: &[Val]) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_call_function(self.env, this, func, args.len(), args.as_ptr(), &mut out) })?;
+    napi_call!(self, napi_call_function(this, func, args.len(), args.as_ptr(), &mut out))?;
     Ok(out)
   }
 
   pub fn new_instance(&self, ctor: Val, args: &[Val]) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_new_instance(self.env, ctor, args.len(), args.as_ptr(), &mut out) })?;
+    napi_call!(self, napi_new_instance(ctor, args.len(), args.as_ptr(), &mut out))?;
     Ok(out)
   }
 
   /// A string's UTF-16 code units (lone surrogates included).
   pub fn utf16(&self, v: Val) -> JsResult<Vec<u16>> {
     let mut len = 0usize;
-    self.check(unsafe { sys::napi_get_value_string_utf16(self.env, v, ptr::null_mut(), 0, &mut len) })?;
+    napi_call!(self, napi_get_value_string_utf16(v, ptr::null_mut(), 0, &mut len))?;
     let mut buf: Vec<u16> = vec![0; len + 1];
     let mut written = 0usize;
-    self.check(unsafe { sys::napi_get_value_string_utf16(self.env, v, buf.as_mut_ptr(), buf.len(), &mut written) })?;
+    napi_call!(self, napi_get_value_string_utf16(v, buf.as_mut_ptr(), buf.len(), &mut written))?;
     buf.truncate(written);
     Ok(buf)
   }
@@ -230,7 +238,7 @@ impl Js {
   pub fn utf16_fast(&self, v: Val) -> JsResult<Vec<u16>> {
     let mut buf = [0u16; 256];
     let mut written = 0usize;
-    self.check(unsafe { sys::napi_get_value_string_utf16(self.env, v, buf.as_mut_ptr(), buf.len(), &mut written) })?;
+    napi_call!(self, napi_get_value_string_utf16(v, buf.as_mut_ptr(), buf.len(), &mut written))?;
     if written < buf.len() - 1 {
       return Ok(buf[..written].to_vec());
     }
@@ -250,112 +258,104 @@ impl Js {
   /// `Buffer.from(str)` and file paths do).
   pub fn utf8_lossy(&self, v: Val) -> JsResult<String> {
     let mut len = 0usize;
-    self.check(unsafe { sys::napi_get_value_string_utf8(self.env, v, ptr::null_mut(), 0, &mut len) })?;
+    napi_call!(self, napi_get_value_string_utf8(v, ptr::null_mut(), 0, &mut len))?;
     let mut buf: Vec<u8> = vec![0; len + 1];
     let mut written = 0usize;
-    self.check(unsafe { sys::napi_get_value_string_utf8(self.env, v, buf.as_mut_ptr() as *mut _, buf.len(), &mut written) })?;
+    napi_call!(self, napi_get_value_string_utf8(v, buf.as_mut_ptr() as *mut _, buf.len(), &mut written))?;
     buf.truncate(written);
     Ok(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
   }
 
   pub fn number(&self, v: Val) -> JsResult<f64> {
     let mut n = 0.0;
-    self.check(unsafe { sys::napi_get_value_double(self.env, v, &mut n) })?;
+    napi_call!(self, napi_get_value_double(v, &mut n))?;
     Ok(n)
   }
 
   pub fn boolean(&self, v: Val) -> JsResult<bool> {
     let mut b = false;
-    self.check(unsafe { sys::napi_get_value_bool(self.env, v, &mut b) })?;
+    napi_call!(self, napi_get_value_bool(v, &mut b))?;
     Ok(b)
   }
 
   /// `!!v` (ToBoolean).
   pub fn truthy(&self, v: Val) -> JsResult<bool> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_coerce_to_bool(self.env, v, &mut out) })?;
+    napi_call!(self, napi_coerce_to_bool(v, &mut out))?;
     self.boolean(out)
   }
 
   /// `String(v)` for a template literal (`${v}`): ToString, which throws for symbols.
   pub fn to_string(&self, v: Val) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_coerce_to_string(self.env, v, &mut out) })?;
+    napi_call!(self, napi_coerce_to_string(v, &mut out))?;
     Ok(out)
   }
 
   pub fn to_number(&self, v: Val) -> JsResult<f64> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_coerce_to_number(self.env, v, &mut out) })?;
+    napi_call!(self, napi_coerce_to_number(v, &mut out))?;
     self.number(out)
   }
 
   /// ToObject (a `for…in` over a primitive walks its wrapper).
   pub fn to_object(&self, v: Val) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_coerce_to_object(self.env, v, &mut out) })?;
+    napi_call!(self, napi_coerce_to_object(v, &mut out))?;
     Ok(out)
   }
 
   pub fn undefined(&self) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_undefined(self.env, &mut out) })?;
+    napi_call!(self, napi_get_undefined(&mut out))?;
     Ok(out)
   }
 
   pub fn null(&self) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_null(self.env, &mut out) })?;
+    napi_call!(self, napi_get_null(&mut out))?;
     Ok(out)
   }
 
   pub fn global(&self) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_global(self.env, &mut out) })?;
+    napi_call!(self, napi_get_global(&mut out))?;
     Ok(out)
   }
 
   pub fn bool_value(&self, b: bool) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_boolean(self.env, b, &mut out) })?;
+    napi_call!(self, napi_get_boolean(b, &mut out))?;
     Ok(out)
   }
 
   pub fn double(&self, n: f64) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_create_double(self.env, n, &mut out) })?;
+    napi_call!(self, napi_create_double(n, &mut out))?;
     Ok(out)
   }
 
   pub fn str_utf8(&self, s: &str) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_create_string_utf8(self.env, s.as_ptr() as *const _, s.len() as isize, &mut out) })?;
+    napi_call!(self, napi_create_string_utf8(s.as_ptr() as *const _, s.len() as isize, &mut out))?;
     Ok(out)
   }
 
   pub fn str_utf16(&self, units: &[u16]) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_create_string_utf16(self.env, units.as_ptr(), units.len() as isize, &mut out) })?;
-    Ok(out)
-  }
-
-  pub fn buffer_copy(&self, bytes: &[u8]) -> JsResult<Val> {
-    let mut out = ptr::null_mut();
-    let mut data = ptr::null_mut();
-    let src = if bytes.is_empty() { ptr::null() } else { bytes.as_ptr() as *const _ };
-    self.check(unsafe { sys::napi_create_buffer_copy(self.env, bytes.len(), src, &mut data, &mut out) })?;
+    napi_call!(self, napi_create_string_utf16(units.as_ptr(), units.len() as isize, &mut out))?;
     Ok(out)
   }
 
   pub fn object(&self) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_create_object(self.env, &mut out) })?;
+    napi_call!(self, napi_create_object(&mut out))?;
     Ok(out)
   }
 
   pub fn array(&self, len: usize) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_create_array_with_length(self.env, len, &mut out) })?;
+    napi_call!(self, napi_create_array_with_length(len, &mut out))?;
     Ok(out)
   }
 
@@ -380,53 +380,61 @@ impl Js {
         data: ptr::null_mut(),
       })
       .collect();
-    self.check(unsafe { sys::napi_define_properties(self.env, obj, descs.len(), descs.as_ptr()) })
+    napi_call!(self, napi_define_properties(obj, descs.len(), descs.as_ptr()))
   }
 
   pub fn create_reference(&self, v: Val) -> JsResult<sys::napi_ref> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_create_reference(self.env, v, 1, &mut out) })?;
+    napi_call!(self, napi_create_reference(v, 1, &mut out))?;
     Ok(out)
   }
 
   pub fn reference_value(&self, r: sys::napi_ref) -> JsResult<Val> {
     let mut out = ptr::null_mut();
-    self.check(unsafe { sys::napi_get_reference_value(self.env, r, &mut out) })?;
+    napi_call!(self, napi_get_reference_value(r, &mut out))?;
     Ok(out)
   }
 
   pub fn delete_reference(&self, r: sys::napi_ref) {
-    unsafe { sys::napi_delete_reference(self.env, r) };
+    let _ = napi_call!(self, napi_delete_reference(r));
   }
 
   /// The pending exception, cleared.
   pub fn take_exception(&self) -> Option<Val> {
     let mut pending = false;
-    unsafe { sys::napi_is_exception_pending(self.env, &mut pending) };
+    napi_call!(self, napi_is_exception_pending(&mut pending)).ok()?;
     if !pending {
       return None;
     }
     let mut out = ptr::null_mut();
-    unsafe { sys::napi_get_and_clear_last_exception(self.env, &mut out) };
+    napi_call!(self, napi_get_and_clear_last_exception(&mut out)).ok()?;
     Some(out)
   }
 
   pub fn type_error(&self, message: &str) -> JsResult<Val> {
-    self.make_error(message, |env, code, msg, out| unsafe { sys::napi_create_type_error(env, code, msg, out) })
+    self.make_error(ErrorKind::Type, None, message)
   }
 
   pub fn range_error(&self, message: &str) -> JsResult<Val> {
-    self.make_error(message, |env, code, msg, out| unsafe { sys::napi_create_range_error(env, code, msg, out) })
+    self.make_error(ErrorKind::Range, None, message)
   }
 
   pub fn error(&self, message: &str) -> JsResult<Val> {
-    self.make_error(message, |env, code, msg, out| unsafe { sys::napi_create_error(env, code, msg, out) })
+    self.make_error(ErrorKind::Plain, None, message)
   }
 
-  fn make_error(&self, message: &str, create: impl Fn(sys::napi_env, Val, Val, *mut Val) -> sys::napi_status) -> JsResult<Val> {
+  fn make_error(&self, kind: ErrorKind, code: Option<&str>, message: &str) -> JsResult<Val> {
     let msg = self.str_utf8(message)?;
+    let code = match code {
+      Some(c) => self.str_utf8(c)?,
+      None => ptr::null_mut(),
+    };
     let mut out = ptr::null_mut();
-    self.check(create(self.env, ptr::null_mut(), msg, &mut out))?;
+    match kind {
+      ErrorKind::Type => napi_call!(self, napi_create_type_error(code, msg, &mut out))?,
+      ErrorKind::Range => napi_call!(self, napi_create_range_error(code, msg, &mut out))?,
+      ErrorKind::Plain => napi_call!(self, napi_create_error(code, msg, &mut out))?,
+    }
     Ok(out)
   }
 
@@ -437,18 +445,9 @@ impl Js {
       JsErr::Type(m) => self.type_error(&m),
       JsErr::Range(m) => self.range_error(&m),
       JsErr::Error(m) => self.error(&m),
-      JsErr::Coded { message, code, type_error } => self.str_utf8(code).and_then(|c| {
-        let msg = self.str_utf8(&message)?;
-        let mut out = ptr::null_mut();
-        let status = unsafe {
-          if type_error {
-            sys::napi_create_type_error(self.env, c, msg, &mut out)
-          } else {
-            sys::napi_create_error(self.env, c, msg, &mut out)
-          }
-        };
-        self.check(status).map(|()| out)
-      }),
+      JsErr::Coded { message, code, type_error } => {
+        self.make_error(if type_error { ErrorKind::Type } else { ErrorKind::Plain }, Some(code), &message)
+      }
     };
     made.unwrap_or_else(|_| self.take_exception().unwrap_or(ptr::null_mut()))
   }
@@ -456,16 +455,22 @@ impl Js {
   pub fn create_promise(&self) -> JsResult<(sys::napi_deferred, Val)> {
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
-    self.check(unsafe { sys::napi_create_promise(self.env, &mut deferred, &mut promise) })?;
+    napi_call!(self, napi_create_promise(&mut deferred, &mut promise))?;
     Ok((deferred, promise))
   }
 
+  /// Resolves or rejects (and so frees) a deferred of this environment.
   pub fn settle(&self, deferred: sys::napi_deferred, result: Result<Val, Val>) {
-    unsafe {
-      match result {
-        Ok(v) => sys::napi_resolve_deferred(self.env, deferred, v),
-        Err(e) => sys::napi_reject_deferred(self.env, deferred, e),
-      };
-    }
+    let _ = match result {
+      Ok(v) => napi_call!(self, napi_resolve_deferred(deferred, v)),
+      Err(e) => napi_call!(self, napi_reject_deferred(deferred, e)),
+    };
   }
+}
+
+#[derive(Clone, Copy)]
+enum ErrorKind {
+  Type,
+  Range,
+  Plain,
 }

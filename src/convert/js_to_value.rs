@@ -16,11 +16,25 @@
 //! refused up front (Baileys' writer throws a TypeError / RangeError too, but
 //! only once it gets there); and since the whole value is walked before
 //! anything is written, a `set` that throws writes nothing at all.
+//!
+//! Bounded work: an array whose `length` V8's `JSON.stringify` refuses
+//! (≥ 2³² or more than half the longest string) throws V8's own `RangeError`
+//! before anything is read; and one walk takes at most [`MAX_NODES`] array
+//! elements and object entries (far above any auth value), checked before
+//! anything is allocated for them, so a Proxy that lies about its length
+//! costs nothing. That limit is ours: V8 would grind on until memory or the
+//! string length ran out.
+//!
+//! Memory safety: JavaScript may run at nearly every step (getters, Proxy
+//! traps, `toJSON`, `valueOf`), and it can detach, transfer or resize any
+//! buffer. So bytes are never borrowed from a view: they are copied with
+//! [`Js::uint8_copy`] after the last call that could run JavaScript, and the
+//! copy is used only if the view still has the length the walk decided on.
 
 use baileys_auth_core::codec::{JsString, Object, Value, MAX_DEPTH};
 
-use crate::js::{Js, JsErr, JsResult, Type, Val};
-use crate::realm::Realm;
+use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
+use crate::ffi::realm::Realm;
 
 /// Where a value sits in its holder: `toJSON` is called with this key.
 #[derive(Clone, Copy)]
@@ -30,16 +44,25 @@ enum Key {
   Index(u32),
 }
 
+/// Array elements plus object entries one walk takes (about 8 million).
+pub const MAX_NODES: usize = 1 << 23;
+
+/// V8's `String::kMaxLength` on 64-bit targets: `JSON.stringify` refuses an
+/// array longer than half of it, since each element takes two characters.
+const V8_MAX_STRING_LENGTH: f64 = ((1u64 << 29) - 24) as f64;
+
 pub struct Walker<'a> {
   js: Js,
   realm: &'a Realm,
   /// Objects being walked, for cycle detection (as `JSON.stringify`'s stack).
   ancestors: Vec<Val>,
+  /// Elements and entries this walk may still take (see [`MAX_NODES`]).
+  budget: usize,
 }
 
 impl<'a> Walker<'a> {
   pub fn new(js: Js, realm: &'a Realm) -> Self {
-    Walker { js, realm, ancestors: Vec::new() }
+    Walker { js, realm, ancestors: Vec::new(), budget: MAX_NODES }
   }
 
   /// `JSON.stringify(value, BufferJSON.replacer)` as a [`Value`]; `None` is
@@ -47,7 +70,20 @@ impl<'a> Walker<'a> {
   /// `undefined` at the top.
   pub fn walk_root(&mut self, value: Val) -> JsResult<Option<Value>> {
     self.ancestors.clear();
+    self.budget = MAX_NODES;
     self.property(Key::Root, value)
+  }
+
+  /// Takes `n` elements or entries from the walk's budget, or refuses the
+  /// whole value before anything is allocated for them.
+  fn take_budget(&mut self, n: usize) -> JsResult<()> {
+    if n > self.budget {
+      return Err(JsErr::Range(format!(
+        "value too large to store: more than {MAX_NODES} array elements and object entries in one value (the limit of baileys-auth-native)"
+      )));
+    }
+    self.budget -= n;
+    Ok(())
   }
 
   fn key_value(&self, key: Key) -> JsResult<Val> {
@@ -65,17 +101,13 @@ impl<'a> Walker<'a> {
     let mut is_uint8: Option<bool> = None;
 
     if matches!(t, Type::Object | Type::Function | Type::BigInt) {
-      let bytes = if t == Type::Object { js.uint8_bytes(value)? } else { None };
+      let uint8 = if t == Type::Object { js.uint8_len(value)?.is_some() } else { false };
       let to_json = js.get(value, self.realm.to_json_key)?;
-      if let Some(bytes) = bytes {
-        // A Buffer whose toJSON is Buffer.prototype.toJSON: toJSON then the
-        // replacer give exactly its bytes, so take them directly.
-        // Fix (differential tests): Buffer.prototype.toJSON copies
-        // `this.length` elements, so a Buffer with an own `length` (say 0)
-        // gives other bytes: only a Buffer whose `length` is its byte
-        // length takes this shortcut; any other goes the general way.
-        if js.strict_equals(to_json, self.realm.buffer_to_json)? && self.length_is(value, bytes.len())? {
-          return Ok(Some(Value::Bytes(bytes.to_vec())));
+      // A Buffer whose toJSON is Buffer.prototype.toJSON: toJSON then the
+      // replacer give exactly its bytes, so take them directly.
+      if uint8 && js.strict_equals(to_json, self.realm.buffer_to_json)? {
+        if let Some(bytes) = self.view_bytes_as_copied(value, false)? {
+          return Ok(Some(Value::Bytes(bytes)));
         }
       }
       if js.type_of(to_json)? == Type::Function {
@@ -83,7 +115,7 @@ impl<'a> Walker<'a> {
         value = js.call(to_json, value, &[k])?;
         t = js.type_of(value)?;
       } else if t == Type::Object {
-        is_uint8 = Some(bytes.is_some());
+        is_uint8 = Some(uint8);
       }
     }
 
@@ -135,12 +167,12 @@ impl<'a> Walker<'a> {
     if js.strict_equals(proto, self.realm.object_prototype)? {
       return Ok(false);
     }
-    // `Uint8Array` is the prototype of `Buffer`.
-    match js.prototype_of(self.realm.buffer) {
-      Ok(uint8_array) => js.instance_of(value, uint8_array),
+    match js.instance_of(value, self.realm.uint8_array) {
+      Ok(b) => Ok(b),
+      Err(JsErr::Pending) => Err(JsErr::Pending),
       Err(_) => Ok(match brand {
         Some(b) => b,
-        None => js.uint8_bytes(value)?.is_some(),
+        None => js.uint8_len(value)?.is_some(),
       }),
     }
   }
@@ -158,28 +190,43 @@ impl<'a> Walker<'a> {
     }
     match proto {
       Some(p) if js.type_of(p)? == Type::Null => {
-        let array = js.get_named(js.global()?, c"Array")?;
-        let is_array = js.get_named(array, c"isArray")?;
-        let r = js.call(is_array, array, &[value])?;
+        let r = js.call(self.realm.array_is_array, self.realm.object_prototype, &[value])?;
         js.boolean(r)
       }
       _ => Ok(false),
     }
   }
 
-  /// `value.length === len` (a full `[[Get]]`).
-  fn length_is(&self, value: Val, len: usize) -> JsResult<bool> {
-    let l = self.js.get_named(value, c"length")?;
+  /// The bytes of the view `value` as `Buffer.prototype.toJSON` (or, with
+  /// `via_value_of`, `Buffer.from`) would copy them, when they can be taken
+  /// directly: the view has no own `length` (that function reads `length` on
+  /// every step), its `length` is its true length, and for `Buffer.from` its
+  /// `valueOf` is the standard one. `None` sends the value the general way,
+  /// through the real functions.
+  ///
+  /// The bytes are copied after the last call that can run JavaScript, and
+  /// kept only if the view still has the length `length` gave: a getter that
+  /// shrinks, detaches or transfers the buffer sends it the general way too.
+  fn view_bytes_as_copied(&self, value: Val, via_value_of: bool) -> JsResult<Option<Vec<u8>>> {
+    let js = self.js;
+    if js.has_own(value, self.realm.length_key)? {
+      return Ok(None);
+    }
+    let length = js.get(value, self.realm.length_key)?;
     // Not a number: Node-API says so without an exception.
-    Ok(matches!(self.js.number(l), Ok(n) if n == len as f64))
+    let Ok(length) = js.number(length) else { return Ok(None) };
+    if via_value_of && !self.standard_value_of(value)? {
+      return Ok(None);
+    }
+    Ok(js.uint8_copy(value)?.filter(|bytes| bytes.len() as f64 == length))
   }
 
-  /// `value.valueOf === Object.prototype.valueOf` (full `[[Get]]`s).
+  /// `value.valueOf === Object.prototype.valueOf` (a full `[[Get]]`; the
+  /// original `valueOf`, whatever the realm's is now).
   fn standard_value_of(&self, value: Val) -> JsResult<bool> {
     let js = self.js;
     let own = js.get_named(value, c"valueOf")?;
-    let standard = js.get_named(self.realm.object_prototype, c"valueOf")?;
-    js.strict_equals(own, standard)
+    js.strict_equals(own, self.realm.object_value_of)
   }
 
   /// `value?.type === 'Buffer'` (a full `[[Get]]`).
@@ -194,21 +241,21 @@ impl<'a> Walker<'a> {
     let js = self.js;
     let data = js.get(value, self.realm.data_key)?;
     let source = if js.truthy(data)? { data } else { value };
-    if let Some(bytes) = js.uint8_bytes(source)? {
-      // Fix (differential tests): Buffer.from(view) calls `view.valueOf()`
-      // and copies `view.length` elements, so only a view with the standard
-      // `valueOf` and its true `length` is copied directly; any other goes
-      // through Buffer.from below (which may throw, as in Baileys).
-      if self.length_is(source, bytes.len())? && self.standard_value_of(source)? {
-        return Ok(bytes.to_vec());
+    if js.uint8_len(source)?.is_some() {
+      // Buffer.from(view) calls `view.valueOf()` and copies `view.length`
+      // elements: only a view with the standard `valueOf` and its true
+      // `length` is copied directly.
+      if let Some(bytes) = self.view_bytes_as_copied(source, true)? {
+        return Ok(bytes);
       }
     }
     if js.type_of(source)? == Type::String {
       return Ok(js.utf8_lossy(source)?.into_bytes());
     }
     let buf = js.call(self.realm.buffer_from, self.realm.buffer, &[source])?;
-    match js.uint8_bytes(buf)? {
-      Some(bytes) => Ok(bytes.to_vec()),
+    // Copied at once: nothing runs between Buffer.from's return and the copy.
+    match js.uint8_copy(buf)? {
+      Some(bytes) => Ok(bytes),
       None => Err(JsErr::Type("Buffer.from did not return a Buffer".into())),
     }
   }
@@ -237,30 +284,30 @@ impl<'a> Walker<'a> {
     // `Object.create(Number.prototype)` has none (it is a plain `{}` to
     // JSON.stringify, and made us throw), and a `Boolean` object's own
     // `valueOf` is never called (we used to call it). `slot_value` checks the slot.
-    if js.instance_of(value, self.realm.number)? && self.slot_value(self.realm.number, value)?.is_some() {
+    let [number_value_of, string_value_of, boolean_value_of, bigint_value_of] = self.realm.value_ofs;
+    if js.instance_of(value, self.realm.number)? && self.slot_value(number_value_of, value)?.is_some() {
       return Ok(Some(js.double(js.to_number(value)?)?));
     }
-    if js.instance_of(value, self.realm.string)? && self.slot_value(self.realm.string, value)?.is_some() {
+    if js.instance_of(value, self.realm.string)? && self.slot_value(string_value_of, value)?.is_some() {
       return Ok(Some(js.to_string(value)?));
     }
     if js.instance_of(value, self.realm.boolean)? {
-      if let Some(b) = self.slot_value(self.realm.boolean, value)? {
+      if let Some(b) = self.slot_value(boolean_value_of, value)? {
         return Ok(Some(b));
       }
     }
-    if js.instance_of(value, self.realm.bigint)? && self.slot_value(self.realm.bigint, value)?.is_some() {
+    if js.instance_of(value, self.realm.bigint)? && self.slot_value(bigint_value_of, value)?.is_some() {
       return Err(JsErr::Type("Do not know how to serialize a BigInt".into()));
     }
     Ok(None)
   }
 
-  /// `ctor.prototype.valueOf.call(value)`: the primitive in the value's
+  /// `valueOf.call(value)` with the original `Number`, `String`, `Boolean`
+  /// or `BigInt.prototype.valueOf`: the primitive in the value's
   /// [[NumberData]] / [[StringData]] / [[BooleanData]] / [[BigIntData]]
   /// slot, or `None` when it has no such slot (those methods throw then).
-  fn slot_value(&self, ctor: Val, value: Val) -> JsResult<Option<Val>> {
+  fn slot_value(&self, value_of: Val, value: Val) -> JsResult<Option<Val>> {
     let js = self.js;
-    let proto = js.get_named(ctor, c"prototype")?;
-    let value_of = js.get_named(proto, c"valueOf")?;
     match js.call(value_of, value, &[]) {
       Ok(v) => Ok(Some(v)),
       Err(JsErr::Pending) => {
@@ -287,7 +334,16 @@ impl<'a> Walker<'a> {
   fn array(&mut self, arr: Val) -> JsResult<Value> {
     let js = self.js;
     let len = js.get_named(arr, c"length")?;
-    let len = js.to_number(len)?.clamp(0.0, u32::MAX as f64) as u32;
+    // ToLength, then V8's refusals (json-stringifier: a length that is no
+    // uint32, or more elements than half the longest string, is "Invalid
+    // string length" before any element is read).
+    let len = js.to_number(len)?;
+    let len = if len.is_nan() || len <= 0.0 { 0.0 } else { len.trunc() };
+    if len > u32::MAX as f64 || len > V8_MAX_STRING_LENGTH / 2.0 {
+      return Err(JsErr::Range("Invalid string length".into()));
+    }
+    let len = len as u32;
+    self.take_budget(len as usize)?;
     let mut items = Vec::with_capacity(len.min(1 << 16) as usize);
     for i in 0..len {
       let v = js.get_element(arr, i)?;
@@ -300,6 +356,7 @@ impl<'a> Walker<'a> {
     let js = self.js;
     let keys = js.own_keys(obj)?;
     let n = js.array_length(keys)?;
+    self.take_budget(n as usize)?;
     let mut out = Object::with_capacity(n as usize);
     for i in 0..n {
       let k = js.get_element(keys, i)?;

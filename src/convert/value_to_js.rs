@@ -6,14 +6,18 @@
 //! (`Buffer.from(base64)` below 4 KiB, which is what Baileys' reader gives):
 //! one allocation for many keys instead of one each, which is most of the
 //! cost of building a `get` result. Larger ones get their own memory.
-
-use std::ptr;
+//!
+//! Making a view calls `Buffer.from(slab, offset, length)`, which can run
+//! JavaScript (a getter on `ArrayBuffer.prototype.byteLength`, say) that may
+//! detach the slab. So the slab's memory is never remembered: each write looks
+//! it up afresh ([`Js::write_arraybuffer`]) and starts a new slab when the old
+//! one is gone, and a view that `Buffer.from` did not make as asked is
+//! replaced by a copy.
 
 use baileys_auth_core::codec::{JsString, Value};
-use napi::sys;
 
-use crate::js::{Js, JsResult, Val};
-use crate::realm::Realm;
+use crate::ffi::js::{Js, JsResult, Val};
+use crate::ffi::realm::Realm;
 
 /// Buffers below this size share a slab (Node's pool takes those below 4 KiB).
 const POOLED_BELOW: usize = 4096;
@@ -33,7 +37,6 @@ const KEY_CACHE: usize = 32;
 
 struct Slab {
   array_buffer: Val,
-  data: *mut u8,
   used: usize,
 }
 
@@ -96,22 +99,35 @@ impl<'a> Builder<'a> {
     if bytes.is_empty() || bytes.len() >= POOLED_BELOW {
       return js.buffer_copy(bytes);
     }
-    if self.slab.as_ref().is_none_or(|s| s.used + bytes.len() > SLAB_SIZE) {
-      let mut data = ptr::null_mut();
-      let mut ab = ptr::null_mut();
-      js.check(unsafe { sys::napi_create_arraybuffer(js.env, SLAB_SIZE, &mut data, &mut ab) })?;
-      self.slab = Some(Slab { array_buffer: ab, data: data as *mut u8, used: 0 });
-    }
-    let Some(slab) = self.slab.as_mut() else { return js.buffer_copy(bytes) };
-    let offset = slab.used;
-    // SAFETY: the slab holds SLAB_SIZE bytes and offset + len <= SLAB_SIZE.
-    unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), slab.data.add(offset), bytes.len()) };
-    // Keep views 8-byte aligned, as Node's pool does.
-    slab.used = (offset + bytes.len() + 7) & !7;
-    let ab = slab.array_buffer;
+    let Some(offset) = self.place_in_slab(bytes)? else { return js.buffer_copy(bytes) };
+    let ab = self.slab.as_ref().map(|s| s.array_buffer).unwrap_or(std::ptr::null_mut());
     let off = js.double(offset as f64)?;
     let len = js.double(bytes.len() as f64)?;
-    js.call(realm.buffer_from, realm.buffer, &[ab, off, len])
+    let view = js.call(realm.buffer_from, realm.buffer, &[ab, off, len])?;
+    if js.is_uint8_view_of(view, ab, offset, bytes.len())? {
+      Ok(view)
+    } else {
+      Ok(js.buffer_copy(bytes)?)
+    }
+  }
+
+  /// Copies `bytes` into the current slab (a new one when it is full or was
+  /// detached) and returns their offset, or `None` if no slab takes them.
+  fn place_in_slab(&mut self, bytes: &[u8]) -> JsResult<Option<usize>> {
+    let js = self.js;
+    for fresh in [false, true] {
+      if fresh || self.slab.as_ref().is_none_or(|s| s.used + bytes.len() > SLAB_SIZE) {
+        self.slab = Some(Slab { array_buffer: js.arraybuffer(SLAB_SIZE)?, used: 0 });
+      }
+      let Some(slab) = self.slab.as_mut() else { continue };
+      let offset = slab.used;
+      if js.write_arraybuffer(slab.array_buffer, offset, bytes)? {
+        // Keep views 8-byte aligned, as Node's pool does.
+        slab.used = (offset + bytes.len() + 7) & !7;
+        return Ok(Some(offset));
+      }
+    }
+    Ok(None)
   }
 }
 

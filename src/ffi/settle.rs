@@ -7,6 +7,10 @@
 //! can settle many calls, and no per-call thread-safe function is created.
 //! The thread-safe function keeps the event loop alive only while promises
 //! are pending, like any pending fs operation does.
+//!
+//! A [`Pending`] that is dropped without being settled (a task lost at
+//! shutdown, a callback never called) rejects its promise with an internal
+//! error rather than keeping the event loop alive for ever.
 
 use std::cell::RefCell;
 use std::ffi::c_void;
@@ -17,7 +21,7 @@ use std::sync::Arc;
 use napi::sys;
 use parking_lot::Mutex;
 
-use crate::js::{Js, JsErr, JsResult, Val};
+use crate::ffi::js::{Js, JsErr, JsResult, Val};
 
 /// Builds a call's outcome on the JavaScript thread: a value to resolve with,
 /// or an error value to reject with.
@@ -35,8 +39,9 @@ struct Mailbox {
   closed: bool,
 }
 
-// The raw handles are only used on the JavaScript thread, or under the lock
-// for `napi_call_threadsafe_function`, which Node-API allows from any thread.
+// SAFETY: the raw handles are only used on the JavaScript thread, or under
+// the lock for `napi_call_threadsafe_function`, which Node-API allows from any
+// thread.
 unsafe impl Send for Mailbox {}
 
 struct Shared {
@@ -56,21 +61,46 @@ thread_local! {
 /// A promise waiting for its result; `settle` may be called from any thread.
 pub struct Pending {
   shared: Arc<Shared>,
-  deferred: sys::napi_deferred,
+  /// `None` once settled.
+  deferred: Option<sys::napi_deferred>,
 }
 
+// SAFETY: the deferred is only used on the JavaScript thread: it travels to
+// the mailbox, which that thread drains.
 unsafe impl Send for Pending {}
 
 impl Pending {
-  pub fn settle(self, settle: Settle) {
-    let mut mb = self.shared.mailbox.lock();
-    if mb.closed {
-      return;
+  pub fn settle(mut self, settle: Settle) {
+    if let Some(deferred) = self.deferred.take() {
+      post(&self.shared, Item { deferred, settle });
     }
-    mb.items.push(Item { deferred: self.deferred, settle });
-    if mb.items.len() == 1 {
-      unsafe { sys::napi_call_threadsafe_function(mb.tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
+  }
+}
+
+impl Drop for Pending {
+  /// A completion lost without a result still settles its promise (and so
+  /// releases the thread-safe function's hold on the event loop).
+  fn drop(&mut self) {
+    if let Some(deferred) = self.deferred.take() {
+      let settle: Settle = Box::new(|js: &Js| {
+        Err(js.error_value(JsErr::Error("internal error in baileys-auth-native: the operation ended without a result".into())))
+      });
+      post(&self.shared, Item { deferred, settle });
     }
+  }
+}
+
+fn post(shared: &Shared, item: Item) {
+  let mut mb = shared.mailbox.lock();
+  if mb.closed {
+    // The environment is gone, and its promises with it.
+    return;
+  }
+  mb.items.push(item);
+  if mb.items.len() == 1 {
+    // SAFETY: `tsfn` is alive until `close` marks the mailbox closed, which
+    // happens under this lock; Node-API allows this call from any thread.
+    unsafe { sys::napi_call_threadsafe_function(mb.tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
   }
 }
 
@@ -84,12 +114,14 @@ pub fn begin(js: &Js) -> JsResult<(Pending, Val)> {
     let local = slot.as_mut().ok_or_else(|| JsErr::Error("settle: no mailbox".into()))?;
     local.pending += 1;
     if local.pending == 1 {
-      unsafe { sys::napi_ref_threadsafe_function(js.env, local.tsfn) };
+      // SAFETY: a valid env (see `Js::from_raw`) and this thread's live
+      // thread-safe function (dropped from `LOCAL` before Node frees it).
+      unsafe { sys::napi_ref_threadsafe_function(js.raw_env(), local.tsfn) };
     }
     Ok(local.shared.clone())
   })?;
   match js.create_promise() {
-    Ok((deferred, promise)) => Ok((Pending { shared, deferred }, promise)),
+    Ok((deferred, promise)) => Ok((Pending { shared, deferred: Some(deferred) }, promise)),
     Err(e) => {
       finished(js, 1);
       Err(e)
@@ -110,7 +142,8 @@ fn finished(js: &Js, n: usize) {
     if let Some(local) = cell.borrow_mut().as_mut() {
       local.pending = local.pending.saturating_sub(n);
       if local.pending == 0 {
-        unsafe { sys::napi_unref_threadsafe_function(js.env, local.tsfn) };
+        // SAFETY: as in `begin`.
+        unsafe { sys::napi_unref_threadsafe_function(js.raw_env(), local.tsfn) };
       }
     }
   });
@@ -121,9 +154,11 @@ fn create_local(js: &Js) -> JsResult<Local> {
   let name = js.str_utf8("baileys-auth-native")?;
   let context = Arc::into_raw(shared.clone()) as *mut c_void;
   let mut tsfn = ptr::null_mut();
+  // SAFETY: a valid env; `context` is an owned `Arc` that `release_context`
+  // frees once Node finalizes the function, and `drain` only borrows it.
   let status = unsafe {
     sys::napi_create_threadsafe_function(
-      js.env,
+      js.raw_env(),
       ptr::null_mut(),
       ptr::null_mut(),
       name,
@@ -137,19 +172,26 @@ fn create_local(js: &Js) -> JsResult<Local> {
     )
   };
   if let Err(e) = js.check(status) {
+    // SAFETY: the function was not created, so nothing else owns `context`.
     unsafe { drop(Arc::from_raw(context as *const Shared)) };
     return Err(e);
   }
-  unsafe { sys::napi_unref_threadsafe_function(js.env, tsfn) };
+  // SAFETY: the function was just created on this env.
+  unsafe { sys::napi_unref_threadsafe_function(js.raw_env(), tsfn) };
   shared.mailbox.lock().tsfn = tsfn;
   // Registered after the thread-safe function, so it runs before Node
   // tears that function down (cleanup hooks run in reverse order).
-  unsafe { sys::napi_add_env_cleanup_hook(js.env, Some(close), Arc::into_raw(shared.clone()) as *mut c_void) };
+  // SAFETY: a valid env; the hook's argument is an owned `Arc` that `close`
+  // takes back.
+  unsafe { sys::napi_add_env_cleanup_hook(js.raw_env(), Some(close), Arc::into_raw(shared.clone()) as *mut c_void) };
   Ok(Local { shared, tsfn, pending: 0 })
 }
 
+/// The environment's cleanup hook: nothing may be posted to it any more.
 unsafe extern "C" fn close(arg: *mut c_void) {
-  let shared = Arc::from_raw(arg as *const Shared);
+  // SAFETY: `arg` is the `Arc` leaked for this hook in `create_local`, and the
+  // hook runs once.
+  let shared = unsafe { Arc::from_raw(arg as *const Shared) };
   {
     let mut mb = shared.mailbox.lock();
     mb.closed = true;
@@ -158,25 +200,31 @@ unsafe extern "C" fn close(arg: *mut c_void) {
   LOCAL.with(|cell| cell.borrow_mut().take());
 }
 
+/// The thread-safe function's finalizer.
 unsafe extern "C" fn release_context(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  drop(Arc::from_raw(data as *const Shared));
+  // SAFETY: `data` is the `Arc` leaked as the function's context in
+  // `create_local`; Node calls the finalizer once.
+  unsafe { drop(Arc::from_raw(data as *const Shared)) };
 }
 
+/// The thread-safe function's call, on the JavaScript thread: settles every
+/// call in the mailbox.
 unsafe extern "C" fn drain(env: sys::napi_env, _cb: sys::napi_value, context: *mut c_void, _data: *mut c_void) {
   if env.is_null() || context.is_null() {
     return;
   }
-  let shared = &*(context as *const Shared);
+  // SAFETY: `context` is the function's `Arc<Shared>`, alive until its
+  // finalizer runs, which cannot happen during this call.
+  let shared = unsafe { &*(context as *const Shared) };
   let items = std::mem::take(&mut shared.mailbox.lock().items);
-  let js = Js::new(env);
+  // SAFETY: Node calls this on the JavaScript thread with that thread's env.
+  let js = unsafe { Js::from_raw(env) };
   let n = items.len();
   for item in items {
-    let mut scope = ptr::null_mut();
-    sys::napi_open_handle_scope(env, &mut scope);
+    let _scope = js.handle_scope();
     let outcome = catch_unwind(AssertUnwindSafe(|| (item.settle)(&js)))
       .unwrap_or_else(|_| Err(js.error_value(JsErr::Error("internal error in baileys-auth-native while building a result".into()))));
     js.settle(item.deferred, outcome);
-    sys::napi_close_handle_scope(env, scope);
   }
   finished(&js, n);
 }
