@@ -305,3 +305,29 @@ test('the ESM entry exports the tools too', async () => {
   }
   expect(esm.KEY_TYPES).toHaveLength(10)
 })
+
+// The plain writers open their folder as useMultiFileAuthState does, stale
+// temporary files included (they used to skip that step and leave them).
+describe('plain writers clean up after killed processes', () => {
+  const STALE = '.baileys-auth-tmp-99999-3' // pid 99999: no such process here
+  const until = async (cond, ms) => {
+    for (const end = Date.now() + ms; Date.now() < end; ) {
+      if (cond()) return true
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    return cond()
+  }
+  test.each([
+    ['saveCredentials', (f) => ours.saveCredentials(f, ours.initAuthCreds())],
+    ['saveKeys', (f) => ours.saveKeys(f, 'pre-key', '1', { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) })],
+    ['deleteKeys', (f) => ours.deleteKeys(f, 'pre-key', '1')],
+  ])('%s removes a dead process\'s temporary file', async (_name, write) => {
+    const folder = path.join(dir('stale-plain'), 'auth')
+    fs.mkdirSync(folder, { recursive: true })
+    fs.writeFileSync(path.join(folder, STALE), '{"torn')
+    fs.writeFileSync(path.join(folder, '.keep-me'), 'x')
+    await write(folder)
+    expect(await until(() => !fs.existsSync(path.join(folder, STALE)), 5000)).toBe(true)
+    expect(fs.readFileSync(path.join(folder, '.keep-me'), 'utf8')).toBe('x')
+  })
+})
