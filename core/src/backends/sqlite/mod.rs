@@ -64,6 +64,8 @@ pub struct Stats {
   pub commits: u64,
   /// Calls those commits held.
   pub committed_calls: u64,
+  /// Reads the writer ran between its groups, to keep the order per key.
+  pub writer_reads: u64,
 }
 
 #[derive(Default)]
@@ -73,6 +75,7 @@ struct Counters {
   transactions: AtomicU64,
   commits: AtomicU64,
   committed_calls: AtomicU64,
+  writer_reads: AtomicU64,
 }
 
 /// What the threads of one open file share.
@@ -226,6 +229,7 @@ impl SqliteBackend {
       transactions: c.transactions.load(Ordering::Relaxed),
       commits: c.commits.load(Ordering::Relaxed),
       committed_calls: c.committed_calls.load(Ordering::Relaxed),
+      writer_reads: c.writer_reads.load(Ordering::Relaxed),
     }
   }
 
@@ -249,9 +253,10 @@ impl SqliteBackend {
     self.shared.queue.write(work, keys)
   }
 
+  /// Tests: keep the writer and/or the readers from taking work.
   #[cfg(test)]
-  fn hold_writer(&self, held: bool) {
-    self.shared.queue.hold_writer(held);
+  fn hold(&self, writer: bool, readers: bool) {
+    self.shared.queue.hold(writer, readers);
   }
 }
 

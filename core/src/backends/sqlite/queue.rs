@@ -1,23 +1,27 @@
 //! The queues between the callers, the writer thread and the reader threads,
 //! and the order per key.
 //!
-//! Every write call gets a sequence number when it is issued, and the key of
-//! each of its ops is entered in `pending` (a hash of `(type, id)` → the
-//! number of the latest unfinished write of it). A read looks its keys up in
-//! `pending` when it is issued:
-//! - none is pending (the usual case): it goes straight to a reader, whatever
-//!   the writer is doing;
-//! - some is: it is parked until the writer has finished that number, then
-//!   runs on a reader, on a snapshot that holds that commit.
+//! Every write gets a sequence number when it is issued, and the key of each
+//! of its ops is entered in `pending` (a hash of `(type, id)` → the number of
+//! the latest unfinished write of it). Operations on one key then take effect
+//! in the order they were issued, both ways:
 //!
-//! So a read sees every write of its keys issued before it, and never a write
-//! that may still roll back (answering from an overlay of pending values would
-//! be faster but could show a value that never commits). Hash collisions only
-//! make a read wait for an unrelated write. A `clear` counts as a write of
-//! every key; a listing waits for every write issued before it.
+//! - **A read after a write.** A read whose keys have no pending write (the
+//!   usual case) goes to the readers and runs beside the writer. One that has
+//!   a pending write joins the writer's queue instead, behind that write; the
+//!   writer commits what is ahead of it, runs the read on its own connection,
+//!   and only then starts on what was issued after it. So the read sees the
+//!   write, never a write that may still roll back (an overlay of pending
+//!   values would be faster, and could show a value that never commits), and
+//!   never a write issued after it.
+//! - **A read before a write.** A reader takes its snapshot while it holds the
+//!   queue lock, as it takes the read, so a read a reader has taken cannot see
+//!   any write the writer takes later. A read still waiting for a reader when
+//!   the writer takes a group with a later write of its keys is taken by the
+//!   writer and run before that group (`overtaken`).
 //!
-//! Not promised: a read issued *before* a write may run after the write
-//! committed, and then see it (a newer value, never an older one).
+//! Hash collisions only make a read take the slower, still correct, path. A
+//! `clear` counts as a write of every key; a listing depends on every key.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -76,11 +80,29 @@ impl ReadWork {
   }
 }
 
+/// The writer's queue holds writes and the reads that must run between them.
+enum Job {
+  Write(WriteJob),
+  Read(ReadWork),
+}
+
+/// What the writer does next, in this order.
+#[derive(Default)]
+pub struct Batch {
+  /// Reads issued before some write of `writes` of their keys, not yet taken
+  /// by a reader: they run first, before the group.
+  pub before: Vec<ReadWork>,
+  /// The group: one transaction.
+  pub writes: Vec<WriteJob>,
+  /// Reads issued after the group's writes of their keys: they run once it
+  /// has committed, before anything issued after them.
+  pub after: Vec<ReadWork>,
+}
+
 struct State {
-  writes: VecDeque<WriteJob>,
-  reads: VecDeque<ReadWork>,
-  /// Reads waiting for the writer to finish a sequence number.
-  parked: Vec<(u64, ReadWork)>,
+  jobs: VecDeque<Job>,
+  /// Reads for the readers, with the number of the last write issued before each.
+  reads: VecDeque<(u64, ReadWork)>,
   pending: HashMap<u64, u64>,
   /// The latest unfinished `clear` (0: none).
   pending_all: u64,
@@ -90,26 +112,46 @@ struct State {
   accepting: bool,
   readers_stop: bool,
   #[cfg(test)]
-  held: bool,
+  held: (bool, bool),
 }
 
 impl State {
-  /// The sequence number a read must wait for (0: none).
-  fn wait_for(&self, work: &ReadWork) -> u64 {
-    let latest = |k: u64| self.pending.get(&k).copied().unwrap_or(0);
+  fn latest(&self, k: u64) -> u64 {
+    self.pending.get(&k).copied().unwrap_or(0)
+  }
+
+  /// The latest unfinished write that `work` depends on (0: none).
+  fn depends_on(&self, work: &ReadWork) -> u64 {
+    if self.issued == self.finished {
+      return 0;
+    }
     match work {
-      ReadWork::Creds { .. } => latest(creds_hash()),
+      ReadWork::Creds { .. } => self.latest(creds_hash()),
       ReadWork::List { .. } => self.issued,
       ReadWork::Keys { key_type, ids, .. } => {
-        let mut wait_for = self.pending_all;
+        let mut latest = self.pending_all;
         if !self.pending.is_empty() {
           for id in ids {
-            wait_for = wait_for.max(latest(key_hash(key_type, id)));
+            latest = latest.max(self.latest(key_hash(key_type, id)));
           }
         }
-        wait_for
+        latest
       }
     }
+  }
+
+  fn writer_held(&self) -> bool {
+    #[cfg(test)]
+    return self.held.0;
+    #[cfg(not(test))]
+    false
+  }
+
+  fn readers_held(&self) -> bool {
+    #[cfg(test)]
+    return self.held.1;
+    #[cfg(not(test))]
+    false
   }
 }
 
@@ -149,9 +191,8 @@ impl Queue {
   pub fn new() -> Queue {
     Queue {
       state: Mutex::new(State {
-        writes: VecDeque::new(),
+        jobs: VecDeque::new(),
         reads: VecDeque::new(),
-        parked: Vec::new(),
         pending: HashMap::new(),
         pending_all: 0,
         issued: 0,
@@ -159,7 +200,7 @@ impl Queue {
         accepting: true,
         readers_stop: false,
         #[cfg(test)]
-        held: false,
+        held: (false, false),
       }),
       writer_wake: Condvar::new(),
       reader_wake: Condvar::new(),
@@ -185,63 +226,73 @@ impl Queue {
       WriteWork::Close => s.accepting = false,
       _ => {}
     }
-    s.writes.push_back(WriteJob { seq, work, keys, done });
+    s.jobs.push_back(Job::Write(WriteJob { seq, work, keys, done }));
     drop(s);
     self.writer_wake.notify_one();
     pending
   }
 
-  /// Issues a read: straight to a reader, or parked behind the unfinished
-  /// writes of the keys it reads.
+  /// Issues a read: to the readers, or behind the pending writes it depends on.
   pub fn read(&self, work: ReadWork) {
     let mut s = self.state.lock();
     if !s.accepting {
       drop(s);
       return work.fail(BackendError::closed());
     }
-    let wait_for = if s.issued == s.finished { 0 } else { s.wait_for(&work) };
-    if wait_for > s.finished {
-      s.parked.push((wait_for, work));
+    if s.depends_on(&work) > s.finished {
+      s.jobs.push_back(Job::Read(work));
+      drop(s);
+      self.writer_wake.notify_one();
     } else {
-      s.reads.push_back(work);
+      let issued = s.issued;
+      s.reads.push_back((issued, work));
       drop(s);
       self.reader_wake.notify_one();
     }
   }
 
-  /// The writer's next group: every write issued so far, up to the limits.
-  pub fn take_writes(&self) -> Vec<WriteJob> {
+  /// The writer's next batch: the writes issued so far, up to the limits and
+  /// up to the first read queued behind them, then the reads queued there.
+  pub fn take(&self) -> Batch {
     let mut s = self.state.lock();
-    loop {
-      #[cfg(test)]
-      let held = s.held;
-      #[cfg(not(test))]
-      let held = false;
-      if !s.writes.is_empty() && !held {
-        break;
-      }
+    while s.jobs.is_empty() || s.writer_held() {
       self.writer_wake.wait(&mut s);
     }
-    let mut group = Vec::new();
+    let mut batch = Batch::default();
     let mut ops = 0;
-    while let Some(job) = s.writes.front() {
+    while let Some(Job::Write(job)) = s.jobs.front() {
       let n = ops_of(&job.work);
-      if !group.is_empty() && (group.len() == GROUP_MAX_CALLS || ops + n > GROUP_MAX_OPS) {
+      if !batch.writes.is_empty() && (batch.writes.len() == GROUP_MAX_CALLS || ops + n > GROUP_MAX_OPS) {
         break;
       }
       ops += n;
-      let job = s.writes.pop_front().expect("front exists");
+      let Some(Job::Write(job)) = s.jobs.pop_front() else { unreachable!("front is a write") };
       let close = matches!(job.work, WriteWork::Close);
-      group.push(job);
+      batch.writes.push(job);
       if close {
         break;
       }
     }
-    group
+    let close = batch.writes.last().is_some_and(|j| matches!(j.work, WriteWork::Close));
+    while !close && matches!(s.jobs.front(), Some(Job::Read(_))) {
+      let Some(Job::Read(work)) = s.jobs.pop_front() else { unreachable!("front is a read") };
+      batch.after.push(work);
+    }
+    if !batch.writes.is_empty() && !s.reads.is_empty() {
+      let waiting = std::mem::take(&mut s.reads);
+      for (issued, work) in waiting {
+        if s.overtaken(issued, &work) {
+          batch.before.push(work);
+        } else {
+          s.reads.push_back((issued, work));
+        }
+      }
+    }
+    batch
   }
 
-  /// Marks writes up to `last` finished: their keys leave `pending`, and the
-  /// reads parked on them go to the readers. `jobs` are `(seq, keys)` of the group.
+  /// Marks writes up to `last` finished: their keys leave `pending`. `jobs`
+  /// are `(seq, keys)` of the group.
   pub fn finish(&self, last: u64, jobs: &[(u64, Vec<u64>)]) {
     let mut s = self.state.lock();
     s.finished = last;
@@ -255,33 +306,23 @@ impl Queue {
     if s.pending_all <= last {
       s.pending_all = 0;
     }
-    if !s.parked.is_empty() {
-      let parked = std::mem::take(&mut s.parked);
-      for (wait_for, work) in parked {
-        if wait_for <= last {
-          s.reads.push_back(work);
-        } else {
-          s.parked.push((wait_for, work));
-        }
-      }
-    }
-    let wake = !s.reads.is_empty();
-    drop(s);
-    if wake {
-      self.reader_wake.notify_all();
-    }
   }
 
-  /// A reader's next read; `None` once the readers are told to stop and
-  /// nothing is left for them.
-  pub fn next_read(&self) -> Option<ReadWork> {
+  /// A reader's next read, with what `begin` returned: `begin` starts the
+  /// reader's snapshot and runs under the queue lock (see the module
+  /// documentation). `None` once the readers are told to stop and nothing is
+  /// left for them.
+  pub fn next_read<T>(&self, begin: impl FnOnce() -> T) -> Option<(ReadWork, T)> {
     let mut s = self.state.lock();
     loop {
-      if let Some(work) = s.reads.pop_front() {
-        return Some(work);
-      }
-      if s.readers_stop && s.parked.is_empty() {
-        return None;
+      if !s.readers_held() {
+        if let Some((_, work)) = s.reads.pop_front() {
+          let began = begin();
+          return Some((work, began));
+        }
+        if s.readers_stop {
+          return None;
+        }
       }
       self.reader_wake.wait(&mut s);
     }
@@ -293,8 +334,22 @@ impl Queue {
   }
 
   #[cfg(test)]
-  pub fn hold_writer(&self, held: bool) {
-    self.state.lock().held = held;
+  pub fn hold(&self, writer: bool, readers: bool) {
+    self.state.lock().held = (writer, readers);
     self.writer_wake.notify_all();
+    self.reader_wake.notify_all();
+  }
+}
+
+impl State {
+  /// Whether a write issued after `issued` changes what `work` reads.
+  fn overtaken(&self, issued: u64, work: &ReadWork) -> bool {
+    match work {
+      ReadWork::Creds { .. } => self.latest(creds_hash()) > issued,
+      ReadWork::List { .. } => self.issued > issued,
+      ReadWork::Keys { key_type, ids, .. } => {
+        self.pending_all > issued || ids.iter().any(|id| self.latest(key_hash(key_type, id)) > issued)
+      }
+    }
   }
 }

@@ -2,9 +2,9 @@
 //! neither for a commit nor for its fsync (only reads of keys with a write
 //! still pending wait, see `queue`).
 //!
-//! A read of many ids runs one statement per id, prepared once and cached,
-//! inside one read transaction, so the answer is one snapshot: it never holds
-//! half of a `set`. Measured against one `id IN (SELECT value FROM
+//! Every read runs inside one read transaction, so the answer is one
+//! snapshot: it never holds half of a `set`. A read of many ids runs one
+//! statement per id, prepared once and cached. Measured against one `id IN (SELECT value FROM
 //! json_each(?))` statement (examples/sqlite_floor.rs prints both), the loop
 //! wins for present and missing ids alike: each probe is a short B-tree
 //! descent, and the JSON array costs an encoding here plus a parse there.
@@ -27,17 +27,32 @@ const LIST_FIRST: &str = "SELECT id FROM signal_keys WHERE type = ?1 ORDER BY id
 const LIST_AFTER: &str = "SELECT id FROM signal_keys WHERE type = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
 
 pub fn run(conn: Connection, shared: Arc<Shared>) {
-  while let Some(work) = shared.queue.next_read() {
-    // A panic drops the completer, which answers the caller with an
-    // internal error; the reader goes on with the next read.
-    let _ = catch_unwind(AssertUnwindSafe(|| serve(&conn, &shared.path, work)));
-    if !conn.is_autocommit() {
-      let _ = conn.execute_batch("COMMIT");
+  while let Some((work, began)) = shared.queue.next_read(|| begin_snapshot(&conn)) {
+    match began {
+      // A panic drops the completer, which answers the caller with an
+      // internal error; the reader goes on with the next read.
+      Ok(()) => drop(catch_unwind(AssertUnwindSafe(|| serve(&conn, &shared.path, work)))),
+      Err(e) => work.fail(sql_error(Some(&conn), e, "cannot read from", &shared.path)),
     }
+    end_snapshot(&conn);
   }
 }
 
-fn serve(conn: &Connection, path: &Path, work: ReadWork) {
+/// Starts a read transaction and takes its snapshot now (a `BEGIN` alone
+/// takes it at the first read): the queue calls this while it holds its lock.
+pub fn begin_snapshot(conn: &Connection) -> rusqlite::Result<()> {
+  conn.prepare_cached("BEGIN")?.execute([])?;
+  conn.prepare_cached("PRAGMA user_version")?.query_row([], |_| Ok(()))
+}
+
+pub fn end_snapshot(conn: &Connection) {
+  if !conn.is_autocommit() {
+    let _ = conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
+  }
+}
+
+/// Answers `work` on `conn`, inside the snapshot the caller began.
+pub fn serve(conn: &Connection, path: &Path, work: ReadWork) {
   let err = |e| sql_error(Some(conn), e, "cannot read from", path);
   match work {
     ReadWork::Keys { key_type, ids, done } => done.complete(read_keys(conn, path, &key_type, &ids)),
@@ -60,10 +75,6 @@ fn bytes_of(value: ValueRef<'_>) -> Option<Vec<u8>> {
 fn read_keys(conn: &Connection, path: &Path, key_type: &str, ids: &[String]) -> BackendResult<Vec<KeyRead>> {
   let err = |e| sql_error(Some(conn), e, "cannot read from", path);
   let mut get = conn.prepare_cached(GET_KEY).map_err(err)?;
-  let snapshot = ids.len() > 1;
-  if snapshot {
-    conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(err)?;
-  }
   let mut out = Vec::with_capacity(ids.len());
   for id in ids {
     let one = (|| {
@@ -74,9 +85,6 @@ fn read_keys(conn: &Connection, path: &Path, key_type: &str, ids: &[String]) -> 
       })
     })();
     out.push(one.map_err(err));
-  }
-  if snapshot {
-    conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map_err(err)?;
   }
   Ok(out)
 }

@@ -54,11 +54,11 @@ fn calls_issued_during_a_commit_share_one_transaction() {
   let dir = TempDir::new("group");
   let b = open(dir.db(), &SqliteOptions::default()).unwrap();
   let before = b.stats();
-  b.hold_writer(true);
+  b.hold(true, false);
   let calls: Vec<Pending<()>> = (0..64).map(|i| b.apply(vec![put(&i.to_string(), "{}")])).collect();
   settle();
   assert!(calls.iter().all(|c| !c.is_done()), "no call is acknowledged before its commit");
-  b.hold_writer(false);
+  b.hold(false, false);
   for c in calls {
     c.wait().unwrap();
   }
@@ -78,12 +78,12 @@ fn a_failing_call_rolls_back_alone_inside_its_group() {
   let b = open(dir.db(), &quick()).unwrap();
   b.apply(vec![put("b1", "old")]).wait().unwrap();
   let before = b.stats();
-  b.hold_writer(true);
+  b.hold(true, false);
   let a = b.apply(vec![put("a1", "A")]);
   // Its first op succeeds, its second is not UTF-8: the first must go too.
   let bad = b.apply(vec![put("b1", "new"), KeyWrite::put("pre-key", "b2", vec![0xff, 0xfe])]);
   let c = b.apply(vec![put("c1", "C"), KeyWrite::delete("pre-key", "nothing")]);
-  b.hold_writer(false);
+  b.hold(false, false);
   a.wait().unwrap();
   assert_eq!(bad.wait().unwrap_err().kind, ErrorKind::Invalid);
   c.wait().unwrap();
@@ -108,11 +108,11 @@ fn a_call_that_sqlite_rejects_rolls_back_alone() {
     .execute_batch("CREATE TRIGGER poison BEFORE INSERT ON signal_keys WHEN NEW.id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;")
     .unwrap();
   drop(raw);
-  b.hold_writer(true);
+  b.hold(true, false);
   let a = b.apply(vec![put("x", "1")]);
   let bad = b.apply(vec![put("y", "2"), put("poison", "3")]);
   let c = b.apply(vec![put("z", "4")]);
-  b.hold_writer(false);
+  b.hold(false, false);
   a.wait().unwrap();
   let e = bad.wait().unwrap_err();
   assert_eq!((e.kind, e.code), (ErrorKind::Invalid, "SQLITE_CONSTRAINT"));
@@ -140,7 +140,7 @@ fn a_read_waits_for_a_pending_write_of_its_key_only() {
   let dir = TempDir::new("order");
   let b = open(dir.db(), &quick()).unwrap();
   b.apply(vec![put("other", "there"), put("k", "old")]).wait().unwrap();
-  b.hold_writer(true);
+  b.hold(true, false);
   let w = b.apply(vec![put("k", "new")]);
   let r = b.read("pre-key", vec!["other".to_owned(), "k".to_owned()]);
   let unrelated = b.read("pre-key", vec!["other".to_owned()]);
@@ -151,7 +151,7 @@ fn a_read_waits_for_a_pending_write_of_its_key_only() {
   settle();
   // …the read of a key with a write pending does.
   assert!(!r.is_done());
-  b.hold_writer(false);
+  b.hold(false, false);
   w.wait().unwrap();
   let r = r.wait().unwrap();
   assert_eq!(r[1].as_ref().unwrap().as_deref(), Some(&b"new"[..]));
@@ -163,10 +163,10 @@ fn a_read_after_a_write_that_fails_sees_the_old_value() {
   let dir = TempDir::new("order-fail");
   let b = open(dir.db(), &quick()).unwrap();
   b.apply(vec![put("k", "old")]).wait().unwrap();
-  b.hold_writer(true);
+  b.hold(true, false);
   let w = b.apply(vec![put("k", "new"), KeyWrite::put("pre-key", "bad", vec![0xc3])]);
   let r = b.read("pre-key", vec!["k".to_owned()]);
-  b.hold_writer(false);
+  b.hold(false, false);
   assert!(w.wait().is_err());
   assert_eq!(r.wait().unwrap()[0].as_ref().unwrap().as_deref(), Some(&b"old"[..]));
   b.close().wait().unwrap();
@@ -177,7 +177,7 @@ fn reads_wait_for_a_pending_clear_and_creds_for_a_pending_save() {
   let dir = TempDir::new("order-clear");
   let b = open(dir.db(), &quick()).unwrap();
   b.apply(vec![put("k", "v")]).wait().unwrap();
-  b.hold_writer(true);
+  b.hold(true, false);
   let cleared = b.clear();
   let saved = b.save_creds(b"{\"me\":1}".to_vec());
   let r = b.read("pre-key", vec!["k".to_owned()]);
@@ -185,7 +185,7 @@ fn reads_wait_for_a_pending_clear_and_creds_for_a_pending_save() {
   let listed = b.list_ids("pre-key", None, 10);
   settle();
   assert!(!r.is_done() && !creds.is_done() && !listed.is_done());
-  b.hold_writer(false);
+  b.hold(false, false);
   cleared.wait().unwrap();
   saved.wait().unwrap();
   assert_eq!(r.wait().unwrap()[0], Ok(None));
@@ -198,12 +198,12 @@ fn reads_wait_for_a_pending_clear_and_creds_for_a_pending_save() {
 fn close_waits_for_pending_writes_and_then_refuses_calls() {
   let dir = TempDir::new("close");
   let b = open(dir.db(), &quick()).unwrap();
-  b.hold_writer(true);
+  b.hold(true, false);
   let w = b.apply(vec![put("k", "v")]);
   let closed = b.close();
   settle();
   assert!(!closed.is_done());
-  b.hold_writer(false);
+  b.hold(false, false);
   w.wait().unwrap();
   closed.wait().unwrap();
   assert_eq!(b.read("pre-key", vec!["k".to_owned()]).wait().unwrap_err().kind, ErrorKind::Closed);
@@ -212,4 +212,68 @@ fn close_waits_for_pending_writes_and_then_refuses_calls() {
   let again = open(dir.db(), &quick()).unwrap();
   assert_eq!(get(&again, "k").as_deref(), Some("v"));
   again.close().wait().unwrap();
+}
+
+#[test]
+fn a_read_issued_before_a_write_does_not_see_it() {
+  let dir = TempDir::new("before");
+  let b = open(dir.db(), &quick()).unwrap();
+  b.apply(vec![put("k", "old")]).wait().unwrap();
+  // The read waits for a reader; a write of its key, issued after it,
+  // reaches the writer first: the writer runs the read before the write.
+  b.hold(false, true);
+  let r = b.read("pre-key", vec!["k".to_owned()]);
+  let unrelated = b.read("pre-key", vec!["other".to_owned()]);
+  b.apply(vec![put("k", "new")]).wait().unwrap();
+  assert_eq!(r.wait().unwrap()[0].as_ref().unwrap().as_deref(), Some(&b"old"[..]));
+  assert_eq!(b.stats().writer_reads, 1);
+  assert!(!unrelated.is_done(), "reads of other keys stay with the readers");
+  b.hold(false, false);
+  assert_eq!(unrelated.wait().unwrap()[0], Ok(None));
+  assert_eq!(get(&b, "k").as_deref(), Some("new"));
+  b.close().wait().unwrap();
+}
+
+#[test]
+fn reads_between_writes_of_one_key_see_exactly_the_writes_before_them() {
+  let dir = TempDir::new("between");
+  let b = open(dir.db(), &quick()).unwrap();
+  b.hold(true, false);
+  let mut reads = Vec::new();
+  let mut writes = Vec::new();
+  for i in 0..10 {
+    writes.push(b.apply(vec![put("k", &i.to_string())]));
+    reads.push(b.read("pre-key", vec!["k".to_owned()]));
+  }
+  writes.push(b.apply(vec![KeyWrite::delete("pre-key", "k")]));
+  let last = b.read("pre-key", vec!["k".to_owned()]);
+  b.hold(false, false);
+  for (i, r) in reads.into_iter().enumerate() {
+    assert_eq!(r.wait().unwrap()[0].as_ref().unwrap().as_deref(), Some(i.to_string().as_bytes()));
+  }
+  assert_eq!(last.wait().unwrap()[0], Ok(None));
+  for w in writes {
+    w.wait().unwrap();
+  }
+  b.close().wait().unwrap();
+}
+
+#[test]
+fn a_reader_snapshot_is_taken_at_begin() {
+  // The order guarantee for reads issued before a write rests on this: the
+  // snapshot exists once `begin_snapshot` returns, before any statement of
+  // the read itself.
+  let dir = TempDir::new("snapshot");
+  let b = open(dir.db(), &quick()).unwrap();
+  b.apply(vec![put("k", "old")]).wait().unwrap();
+  let reader = schema::open_reader(&dir.db()).unwrap();
+  reader::begin_snapshot(&reader).unwrap();
+  b.apply(vec![put("k", "new")]).wait().unwrap();
+  let seen: String = reader.query_row("SELECT value FROM signal_keys WHERE id = 'k'", [], |r| r.get(0)).unwrap();
+  assert_eq!(seen, "old");
+  reader::end_snapshot(&reader);
+  let seen: String = reader.query_row("SELECT value FROM signal_keys WHERE id = 'k'", [], |r| r.get(0)).unwrap();
+  assert_eq!(seen, "new");
+  drop(reader);
+  b.close().wait().unwrap();
 }

@@ -22,7 +22,8 @@ use rusqlite::Connection;
 
 use super::error::sql_error;
 use super::lock::OwnerLock;
-use super::queue::{WriteJob, WriteWork};
+use super::queue::{Batch, ReadWork, WriteJob, WriteWork};
+use super::reader;
 use super::schema::QUARANTINE_TABLE;
 use super::Shared;
 use crate::backend::{BackendError, BackendResult, Completer, ErrorKind, KeyOp};
@@ -47,17 +48,31 @@ fn answer(done: Completer<()>, result: BackendResult<()>) {
 impl Writer {
   pub fn run(mut self) {
     loop {
-      let mut group = self.shared.queue.take_writes();
-      let close = match group.last() {
-        Some(job) if matches!(job.work, WriteWork::Close) => group.pop(),
+      let Batch { before, mut writes, after } = self.shared.queue.take();
+      self.serve(before);
+      let close = match writes.last() {
+        Some(job) if matches!(job.work, WriteWork::Close) => writes.pop(),
         _ => None,
       };
-      if !group.is_empty() {
-        self.commit_group(group);
+      if !writes.is_empty() {
+        self.commit_group(writes);
       }
+      self.serve(after);
       if let Some(job) = close {
         return self.shut_down(job);
       }
+    }
+  }
+
+  /// Reads that must run between groups (see `queue`), on this connection.
+  fn serve(&self, reads: Vec<ReadWork>) {
+    for work in reads {
+      self.shared.stats.writer_reads.fetch_add(1, Ordering::Relaxed);
+      match reader::begin_snapshot(&self.conn) {
+        Ok(()) => drop(catch_unwind(AssertUnwindSafe(|| reader::serve(&self.conn, &self.shared.path, work)))),
+        Err(e) => work.fail(sql_error(Some(&self.conn), e, "cannot read from", &self.shared.path)),
+      }
+      reader::end_snapshot(&self.conn);
     }
   }
 
