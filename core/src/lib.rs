@@ -9,8 +9,12 @@
 //! - [`lock`]: one owner process per folder.
 //! - [`inspect`]: what is in a folder, and what cannot be read back (CLI).
 //! - [`creds`], [`xeddsa`]: fresh credentials.
+//! - [`backend`]: the trait every storage backend implements, over encoded bytes;
+//!   [`backends`]: the implementations ([`backends::sqlite`]).
 
 pub mod auth_store;
+pub mod backend;
+pub mod backends;
 pub mod codec;
 pub mod creds;
 pub mod inspect;

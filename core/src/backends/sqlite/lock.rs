@@ -1,0 +1,87 @@
+//! One owner process per database file.
+//!
+//! SQLite's own locks only serialise transactions: two processes could both
+//! keep a store open and overwrite each other's Signal sessions between their
+//! transactions. So the owner holds an exclusive `flock` on a sidecar file,
+//! `<db>.lock`, for as long as the store is open, and writes its pid there; a
+//! second process is refused at once and told who holds the file. The kernel
+//! drops the lock when the holder dies, however it dies. The descriptor is
+//! close-on-exec, so programs the bot spawns do not inherit it.
+//!
+//! Unlike the folder lock, this one is released by `close()`: a database file
+//! is handed over between processes (migration, a restart under a supervisor)
+//! more often than a folder. Sharing inside one process is done one level up,
+//! by sharing the open store itself.
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+
+use crate::backend::{BackendError, BackendResult, ErrorKind};
+use crate::store::error::errno_name;
+
+/// A held owner lock; dropping it releases the lock.
+pub struct OwnerLock {
+  _fd: OwnedFd,
+}
+
+/// `<db>.lock`, beside the database.
+pub fn lock_path(db: &Path) -> PathBuf {
+  let mut name = OsString::from(db.as_os_str());
+  name.push(".lock");
+  PathBuf::from(name)
+}
+
+pub fn acquire(db: &Path) -> BackendResult<OwnerLock> {
+  let path = lock_path(db);
+  let io_err = |what: &str, e: io::Error| {
+    let code = e.raw_os_error().map(errno_name).unwrap_or("EIO");
+    BackendError::new(ErrorKind::Io, format!("cannot {what} the lock file {}: {e}", path.display())).with_code(code)
+  };
+  let c_path = CString::new(path.clone().into_os_string().into_vec())
+    .map_err(|_| BackendError::new(ErrorKind::Invalid, "the database path holds a NUL byte"))?;
+  let flags = libc::O_RDWR | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+  // SAFETY: `c_path` is a valid NUL-terminated string for the whole call.
+  let raw = unsafe { libc::open(c_path.as_ptr(), flags, 0o600 as libc::c_uint) };
+  if raw < 0 {
+    return Err(io_err("open", io::Error::last_os_error()));
+  }
+  // SAFETY: `raw` is a descriptor we just opened and own alone.
+  let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+  // SAFETY: plain system calls on a descriptor we own.
+  if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+      let pid = read_pid(&fd);
+      let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+      let mut err = BackendError::new(ErrorKind::Locked, format!("the auth database {} is in use by another process{who}", db.display()));
+      err.owner_pid = pid;
+      return Err(err);
+    }
+    return Err(io_err("lock", e));
+  }
+  write_pid(&fd);
+  Ok(OwnerLock { _fd: fd })
+}
+
+fn write_pid(fd: &OwnedFd) {
+  // Informational only: a failure here does not weaken the lock.
+  let text = format!("{}\n", std::process::id());
+  // SAFETY: the buffer outlives the calls; the descriptor is ours.
+  unsafe {
+    libc::ftruncate(fd.as_raw_fd(), 0);
+    libc::pwrite(fd.as_raw_fd(), text.as_ptr() as *const libc::c_void, text.len(), 0);
+  }
+}
+
+fn read_pid(fd: &OwnedFd) -> Option<u32> {
+  let mut buf = [0u8; 32];
+  // SAFETY: reads at most `buf.len()` bytes into `buf`.
+  let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+  if n <= 0 {
+    return None;
+  }
+  std::str::from_utf8(&buf[..n as usize]).ok()?.trim().parse().ok()
+}
