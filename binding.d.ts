@@ -38,6 +38,31 @@ export declare class NativeAuthStore {
   saveCreds(creds: unknown): unknown
 }
 
+/** An open store of any backend, as the JavaScript wrapper sees it. */
+export declare class NativeKeyStore {
+  /** `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`). */
+  get(keyType: unknown, ids: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
+  /**
+   * `keys.set(data)`: truthy values written, falsy ones deleted, the whole
+   * call in one transaction where the backend has them.
+   */
+  set(data: unknown): unknown
+  /** `saveCreds()`: writes `creds` as it is at this moment. */
+  saveCreds(creds: unknown): unknown
+  /**
+   * One page of the ids of a type, ascending, after `after` (a string, or
+   * `null` for the first page): `Promise<string[]>` of at most `limit`.
+   */
+  listIds(keyType: unknown, after: unknown, limit: unknown): unknown
+  /** Removes every key; the credentials stay. */
+  clear(): unknown
+  /**
+   * Waits for the calls made before it, then releases the store (and its
+   * owner lock with the last handle); later calls reject.
+   */
+  close(): unknown
+}
+
 /**
  * `JSON.parse(bytes.toString('utf-8'), BufferJSON.reviver)` of the chosen
  * line (`'v6'`, `'v7'`, or by default every form either reads). Throws a
@@ -63,6 +88,12 @@ export declare function inspectFolder(folder: unknown, options?: unknown | undef
 
 /** `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`. */
 export declare function openAuthState(folder: unknown, options?: unknown | undefined | null): unknown
+
+/**
+ * `openSqliteAuthState(dbPath, options)` → `Promise<{ store, creds, created }>`.
+ * The file is opened (created when missing) off the JavaScript thread.
+ */
+export declare function openSqliteAuthState(dbPath: unknown, options?: unknown | undefined | null): unknown
 
 /**
  * `plainListKeyFiles(folder, type)` → `Promise<{ names, ids }>`: the key

@@ -836,11 +836,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeAuthStore = nativeBinding.NativeAuthStore
+module.exports.NativeKeyStore = nativeBinding.NativeKeyStore
 module.exports.decodeAuthValue = nativeBinding.decodeAuthValue
 module.exports.encodeAuthValue = nativeBinding.encodeAuthValue
 module.exports.initAuthCreds = nativeBinding.initAuthCreds
 module.exports.inspectFolder = nativeBinding.inspectFolder
 module.exports.openAuthState = nativeBinding.openAuthState
+module.exports.openSqliteAuthState = nativeBinding.openSqliteAuthState
 module.exports.plainListKeyFiles = nativeBinding.plainListKeyFiles
 module.exports.plainLoadCreds = nativeBinding.plainLoadCreds
 module.exports.plainLoadKey = nativeBinding.plainLoadKey

@@ -240,6 +240,23 @@ export interface MultiFileAuthState {
   saveCreds: () => Promise<void>
 }
 
+/** Options of `useSqliteAuthState`: those of the folder store, durable by default. */
+export interface SqliteAuthStateOptions extends AuthStateOptions {
+  /**
+   * `true` (the default): `synchronous = FULL`, every acknowledged call
+   * survives a power loss. `false`: `NORMAL`, it survives a crash of the process.
+   */
+  fsync?: boolean
+  /** Take the file's owner lock, `<dbPath>.lock` (default `true`). */
+  lock?: boolean
+}
+
+/** What `useSqliteAuthState` resolves to. */
+export interface SqliteAuthState extends MultiFileAuthState {
+  /** Waits for pending writes, then releases the file; later calls reject. */
+  close: () => Promise<void>
+}
+
 // ------------------------------------------------------------------ functions
 
 /**
@@ -260,6 +277,21 @@ export interface MultiFileAuthState {
  * sock.ev.on('creds.update', saveCreds)
  */
 export declare function useMultiFileAuthState(folder: string, options?: AuthStateOptions): Promise<MultiFileAuthState>
+
+/**
+ * The same auth state in one SQLite file, in the format of Baileys' own SQLite
+ * store (its next line's `useSqliteAuthState({ dbPath })`): the two open each
+ * other's files. One `set` call is one transaction, all of it or none of it;
+ * a file that is not a database rejects with `AuthFileCorruptError`, left as
+ * it was; another process holding the file gets `AuthFolderLockedError`.
+ *
+ * @example
+ * const { state, saveCreds, close } = await useSqliteAuthState({ dbPath: 'auth.db' })
+ */
+export declare function useSqliteAuthState(
+  config: string | ({ dbPath: string } & SqliteAuthStateOptions),
+  options?: SqliteAuthStateOptions,
+): Promise<SqliteAuthState>
 
 /**
  * Fresh credentials, as Baileys' `initAuthCreds()`: X25519 key pairs, a

@@ -50,6 +50,63 @@ async function useMultiFileAuthState(folder, options) {
   }
 }
 
+/**
+ * The same auth state in one SQLite file, in the format of Baileys' own
+ * SQLite store (`useSqliteAuthState({ dbPath })` of its next line): each
+ * `set` is one transaction, durable (`fsync: true`) by default.
+ * @param {string | { dbPath: string }} config
+ * @param {import('./index').SqliteAuthStateOptions} [options]
+ */
+async function useSqliteAuthState(config, options) {
+  const isConfig = config !== null && typeof config === 'object'
+  const dbPath = isConfig ? config.dbPath : config
+  const opts = isConfig ? { ...config, ...options } : options
+  const { store, creds } = await binding.openSqliteAuthState(dbPath, opts)
+  return backendAuthState(store, creds, opts)
+}
+
+/** `{ state, saveCreds, close }` over a native store of any backend. */
+function backendAuthState(store, creds, options) {
+  const appStateClass = options?.proto?.Message?.AppStateSyncKeyData
+  const logger = options?.logger
+  return {
+    state: {
+      creds,
+      keys: {
+        get: (type, ids) => store.get(type, ids, appStateClass, logger),
+        set: (data) => store.set(data),
+        clear: () => store.clear(),
+        listIds: (type) => pagedIds(store, type),
+        list: (type) => pagedEntries(store, type, appStateClass, logger),
+      },
+    },
+    saveCreds: () => store.saveCreds(creds),
+    close: () => store.close(),
+  }
+}
+
+async function* pagedIds(store, type) {
+  for (let after = null; ; ) {
+    const ids = await store.listIds(type, after, LIST_PAGE)
+    yield* ids
+    if (ids.length < LIST_PAGE) return
+    after = ids[ids.length - 1]
+  }
+}
+
+async function* pagedEntries(store, type, appStateClass, logger) {
+  for (let after = null; ; ) {
+    const ids = await store.listIds(type, after, LIST_PAGE)
+    const values = await store.get(type, ids, appStateClass, logger)
+    for (const id of ids) {
+      // A key deleted since the listing is skipped.
+      if (values[id] !== null) yield [id, values[id]]
+    }
+    if (ids.length < LIST_PAGE) return
+    after = ids[ids.length - 1]
+  }
+}
+
 /** Files read per step of `list()`: memory stays bounded on any folder. */
 const LIST_PAGE = 256
 
@@ -71,6 +128,7 @@ async function* listEntries(store, type, appStateClass, logger) {
 
 module.exports = {
   useMultiFileAuthState,
+  useSqliteAuthState,
   initAuthCreds: binding.initAuthCreds,
   encodeAuthValue: binding.encodeAuthValue,
   decodeAuthValue: binding.decodeAuthValue,

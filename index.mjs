@@ -6,6 +6,7 @@ const native = require('./index.js')
 
 export const {
   useMultiFileAuthState,
+  useSqliteAuthState,
   initAuthCreds,
   encodeAuthValue,
   decodeAuthValue,

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, OpenedCreds, ReadsDone, SetOp, APP_STATE_SYNC_KEY};
+use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, OpenedCreds, SetOp, APP_STATE_SYNC_KEY};
 use baileys_auth_core::codec::{Flavor, JsString, Value};
 use baileys_auth_core::naming::CREDS_FILE;
 use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
@@ -16,7 +16,7 @@ use napi_derive::napi;
 
 use crate::convert::js_to_value::Walker;
 use crate::convert::value_to_js::{string, to_js, Builder};
-use crate::errors::store_error;
+use crate::errors::ToJsError;
 use crate::ffi::handles::HeldRef;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
 use crate::ffi::realm::{realm, Realm};
@@ -36,23 +36,24 @@ pub(crate) fn promise_or_rejection<'a>(env: &Env, body: impl FnOnce(&Js) -> JsRe
 }
 
 /// Settles `pending` with a store result.
-pub(crate) fn settle_with<T: Send + 'static>(
+pub(crate) fn settle_with<T: Send + 'static, E: ToJsError>(
   pending: Pending,
   build: impl FnOnce(&Js, T) -> JsResult<Val> + Send + 'static,
-) -> impl FnOnce(std::result::Result<T, StoreError>) + Send + 'static {
+) -> impl FnOnce(std::result::Result<T, E>) + Send + 'static {
   move |result| {
     pending.settle(Box::new(move |js: &Js| {
       let realm = realm(js).map_err(|e| js.error_value(e))?;
       match result {
         Ok(v) => build(js, v).map_err(|e| js.error_value(e)),
-        Err(e) => Err(store_error(js, &realm, &e)),
+        Err(e) => Err(e.to_js_error(js, &realm)),
       }
     }))
   }
 }
 
-fn parse_options(js: &Js, options: Option<Val>) -> JsResult<OpenOptions> {
-  let mut out = OpenOptions::default();
+/// `{ flavor?, fsync?, lock? }`; `fsync` is `default_fsync` when not given.
+pub(crate) fn parse_options(js: &Js, options: Option<Val>, default_fsync: bool) -> JsResult<OpenOptions> {
+  let mut out = OpenOptions { fsync: default_fsync, ..OpenOptions::default() };
   let Some(opts) = options else { return Ok(out) };
   if matches!(js.type_of(opts)?, Type::Undefined | Type::Null) {
     return Ok(out);
@@ -71,7 +72,9 @@ fn parse_options(js: &Js, options: Option<Val>) -> JsResult<OpenOptions> {
     _ => return Err(JsErr::Type("options.flavor must be 'v6', 'v7' or 'any'".into())),
   }
   let fsync = js.get_named(opts, c"fsync")?;
-  out.fsync = js.truthy(fsync)?;
+  if js.type_of(fsync)? != Type::Undefined {
+    out.fsync = js.truthy(fsync)?;
+  }
   let lock = js.get_named(opts, c"lock")?;
   if js.type_of(lock)? != Type::Undefined {
     out.lock = js.truthy(lock)?;
@@ -125,7 +128,7 @@ pub fn open_auth_state<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Un
       return Err(JsErr::Type("The \"folder\" argument must be of type string".into()));
     }
     let display = js.utf8_lossy(folder)?;
-    let options = parse_options(js, options.map(|o| o.value().value))?;
+    let options = parse_options(js, options.map(|o| o.value().value), false)?;
     realm(js)?;
     let (pending, promise) = settle::begin(js)?;
     AuthStore::open(
@@ -187,33 +190,9 @@ impl NativeAuthStore {
       let key_type = js.to_string(key_type.value().value)?;
       let key_type = js.utf8_lossy(key_type)?;
       let ids = ids.value().value;
-      if !js.is_array(ids)? {
-        return Err(JsErr::Type("ids.map is not a function".into()));
-      }
-      let n = js.array_length(ids)?;
-      if n as usize > MAX_IDS {
-        return Err(JsErr::Range(format!("keys.get: {n} ids is more than one call reads (the limit is {MAX_IDS})")));
-      }
-      let mut id_keys: Vec<JsString> = Vec::with_capacity(n.min(1 << 16) as usize);
-      let mut id_names: Vec<String> = Vec::with_capacity(n.min(1 << 16) as usize);
-      for i in 0..n {
-        // `ids.map` skips the holes of a sparse array.
-        if !js.has_element(ids, i)? {
-          continue;
-        }
-        let id = js.to_string(js.get_element(ids, i)?)?;
-        let units = js.utf16_fast(id)?;
-        let key = JsString::from_utf16(units);
-        id_names.push(key.to_string_lossy());
-        id_keys.push(key);
-      }
-      let reads = ReadCall::begin(js, &key_type, app_state_class, logger, move |js, convert, reads| {
-        let out = js.object()?;
-        for (key, read) in id_keys.iter().zip(reads) {
-          js.set(out, string(js, key)?, convert.value(read.value.as_ref())?)?;
-        }
-        Ok(out)
-      })?;
+      let (id_keys, id_names) = ids_arg(js, ids)?;
+      let reads =
+        ReadCall::begin(js, &key_type, app_state_class, logger, move |js, convert, reads| get_result(js, convert, &id_keys, reads))?;
       store.get(&key_type, id_names, reads.plain, reads.done);
       Ok(reads.promise)
     })
@@ -370,6 +349,40 @@ impl Converter<'_> {
   }
 }
 
+/// The ids of `keys.get(type, ids)` as Baileys' `ids.map` visits them (holes
+/// skipped, each `String(id)`): as the result's keys, and as text.
+pub(crate) fn ids_arg(js: &Js, ids: Val) -> JsResult<(Vec<JsString>, Vec<String>)> {
+  if !js.is_array(ids)? {
+    return Err(JsErr::Type("ids.map is not a function".into()));
+  }
+  let n = js.array_length(ids)?;
+  if n as usize > MAX_IDS {
+    return Err(JsErr::Range(format!("keys.get: {n} ids is more than one call reads (the limit is {MAX_IDS})")));
+  }
+  let mut id_keys: Vec<JsString> = Vec::with_capacity(n.min(1 << 16) as usize);
+  let mut id_names: Vec<String> = Vec::with_capacity(n.min(1 << 16) as usize);
+  for i in 0..n {
+    // `ids.map` skips the holes of a sparse array.
+    if !js.has_element(ids, i)? {
+      continue;
+    }
+    let id = js.to_string(js.get_element(ids, i)?)?;
+    let key = JsString::from_utf16(js.utf16_fast(id)?);
+    id_names.push(key.to_string_lossy());
+    id_keys.push(key);
+  }
+  Ok((id_keys, id_names))
+}
+
+/// `{ [id]: value | null }` of a `get`.
+pub(crate) fn get_result(js: &Js, convert: &mut Converter<'_>, id_keys: &[JsString], reads: Vec<KeyRead>) -> JsResult<Val> {
+  let out = js.object()?;
+  for (key, read) in id_keys.iter().zip(reads) {
+    js.set(out, string(js, key)?, convert.value(read.value.as_ref())?)?;
+  }
+  Ok(out)
+}
+
 /// `{ names, ids }` of `listKeyFiles`.
 pub(crate) fn key_files_to_js(js: &Js, found: &[(String, String)]) -> JsResult<Val> {
   let names = js.array(found.len())?;
@@ -387,11 +400,11 @@ pub(crate) fn key_files_to_js(js: &Js, found: &[(String, String)]) -> JsResult<V
 /// Settles a `get`-like call: first every warning goes to the logger (also
 /// when the call then fails), then the first failed read rejects the call,
 /// else `build` makes the result.
-pub(crate) fn settle_reads(
+pub(crate) fn settle_reads<E: ToJsError>(
   pending: Pending,
   build: impl FnOnce(&Js, Vec<KeyRead>) -> JsResult<Val> + Send + 'static,
   logger: Option<HeldRef>,
-) -> impl FnOnce(Vec<std::result::Result<KeyRead, StoreError>>) + Send + 'static {
+) -> impl FnOnce(Vec<std::result::Result<KeyRead, E>>) + Send + 'static {
   move |reads| {
     pending.settle(Box::new(move |js: &Js| {
       let realm = realm(js).map_err(|e| js.error_value(e))?;
@@ -404,7 +417,7 @@ pub(crate) fn settle_reads(
       for read in reads {
         match read {
           Ok(r) => ok.push(r),
-          Err(e) => return Err(store_error(js, &realm, &e)),
+          Err(e) => return Err(e.to_js_error(js, &realm)),
         }
       }
       build(js, ok).map_err(|e| js.error_value(e))
@@ -416,21 +429,24 @@ pub(crate) fn settle_reads(
 /// the JavaScript thread before it queues its reads: the caller's
 /// `AppStateSyncKeyData` class and logger held until the reads come back, the
 /// promise, and the callback that turns the reads into the answer with `build`.
-pub(crate) struct ReadCall {
+/// Receives the outcome of each read of a call, in request order.
+pub(crate) type ReadsSink<E> = Box<dyn FnOnce(Vec<std::result::Result<KeyRead, E>>) + Send>;
+
+pub(crate) struct ReadCall<E = StoreError> {
   pub promise: Val,
   /// Whether the core makes app-state keys' plain-object form itself.
   pub plain: bool,
-  pub done: ReadsDone,
+  pub done: ReadsSink<E>,
 }
 
-impl ReadCall {
+impl<E: ToJsError> ReadCall<E> {
   pub(crate) fn begin(
     js: &Js,
     key_type: &str,
     app_state_class: Option<Unknown<'_>>,
     logger: Option<Unknown<'_>>,
     build: impl FnOnce(&Js, &mut Converter<'_>, Vec<KeyRead>) -> JsResult<Val> + Send + 'static,
-  ) -> JsResult<ReadCall> {
+  ) -> JsResult<ReadCall<E>> {
     let class = AppStateClass::new(js, key_type, app_state_class.map(|v| v.value().value))?;
     let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
     let (pending, promise) = settle::begin(js)?;
@@ -488,12 +504,26 @@ pub(crate) fn key_op(js: &Js, walker: &mut Walker, key_type: &str, id: &str, val
 /// written, falsy deleted. Every value is converted before anything is queued,
 /// so a value that cannot be stored fails the call without writing anything.
 fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
-  let mut ops = Vec::new();
-  if matches!(js.type_of(data)?, Type::Undefined | Type::Null) {
-    return Ok(ops);
-  }
   let realm = realm(js)?;
   let mut walker = Walker::new(*js, &realm);
+  let mut ops = Vec::new();
+  for_each_key(js, data, |key_type, id, value| {
+    if let Some(op) = key_op(js, &mut walker, key_type, id, value)? {
+      ops.push(op);
+    }
+    Ok(())
+  })?;
+  Ok(ops)
+}
+
+/// Visits the keys of a `set(data)` call as Baileys' loops do
+/// (`for (type in data) for (id in data[type])`), with each key's value;
+/// every backend's `set` is built on it. The handles of one key are released
+/// once `f` returns.
+pub(crate) fn for_each_key(js: &Js, data: Val, mut f: impl FnMut(&str, &str, Val) -> JsResult<()>) -> JsResult<()> {
+  if matches!(js.type_of(data)?, Type::Undefined | Type::Null) {
+    return Ok(());
+  }
   let data = js.to_object(data)?;
   let types = js.for_in_keys(data)?;
   for t in 0..js.array_length(types)? {
@@ -506,19 +536,12 @@ fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
     let category = js.to_object(category)?;
     let ids = js.for_in_keys(category)?;
     for i in 0..js.array_length(ids)? {
-      // Each id's handles are released once its value is walked.
-      let scope = js.handle_scope();
-      let op = (|| -> JsResult<Option<SetOp>> {
-        let id_key = js.get_element(ids, i)?;
-        let id = String::from_utf16_lossy(&js.utf16_fast(id_key)?);
-        let value = js.get(category, id_key)?;
-        key_op(js, &mut walker, &key_type, &id, value)
-      })();
-      drop(scope);
-      if let Some(op) = op? {
-        ops.push(op);
-      }
+      let _scope = js.handle_scope();
+      let id_key = js.get_element(ids, i)?;
+      let id = String::from_utf16_lossy(&js.utf16_fast(id_key)?);
+      let value = js.get(category, id_key)?;
+      f(&key_type, &id, value)?;
     }
   }
-  Ok(ops)
+  Ok(())
 }

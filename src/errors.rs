@@ -2,13 +2,53 @@
 //! (`code`, `errno`, `syscall`, `path`), and the wrapper's typed classes for a
 //! corrupt credentials file and a folder owned by another process.
 
+use baileys_auth_core::backend::{BackendError, ErrorKind};
 use baileys_auth_core::store::StoreError;
 
 use crate::ffi::js::{Js, JsResult, Val};
 use crate::ffi::realm::Realm;
 
+/// An error of the core as the JavaScript error a call rejects with.
+pub trait ToJsError: Send + 'static {
+  fn to_js_error(&self, js: &Js, realm: &Realm) -> Val;
+}
+
+impl ToJsError for StoreError {
+  fn to_js_error(&self, js: &Js, realm: &Realm) -> Val {
+    store_error(js, realm, self)
+  }
+}
+
+impl ToJsError for BackendError {
+  fn to_js_error(&self, js: &Js, realm: &Realm) -> Val {
+    backend_error(js, realm, self).unwrap_or_else(|err| js.error_value(err))
+  }
+}
+
 pub fn store_error(js: &Js, realm: &Realm, e: &StoreError) -> Val {
   build(js, realm, e).unwrap_or_else(|err| js.error_value(err))
+}
+
+/// A backend's error: the lock and corruption kinds as the wrapper's typed
+/// classes (with the store's `path`, and the owner's `pid` when known), any
+/// other as an `Error` with the kind's `code`.
+fn backend_error(js: &Js, realm: &Realm, e: &BackendError) -> JsResult<Val> {
+  let err = match e.kind {
+    ErrorKind::Locked => {
+      let err = typed(js, realm.locked_error, "AuthFolderLockedError", &e.message)?;
+      let pid = match e.owner_pid {
+        Some(p) => js.double(p as f64)?,
+        None => js.null()?,
+      };
+      js.set_named(err, c"pid", pid)?;
+      err
+    }
+    ErrorKind::Corrupt => typed(js, realm.corrupt_error, "AuthFileCorruptError", &e.message)?,
+    ErrorKind::Invalid => js.type_error(&e.message)?,
+    _ => js.error(&e.message)?,
+  };
+  js.set_named(err, c"code", js.str_utf8(e.code)?)?;
+  Ok(err)
 }
 
 fn build(js: &Js, realm: &Realm, e: &StoreError) -> JsResult<Val> {

@@ -2,7 +2,8 @@
 //! and the pure-Rust core (`baileys_auth_core`) and settles promises. No
 //! codec, naming or file logic lives here.
 //!
-//! - [`auth_state`]: the exported functions and the `NativeAuthStore` class.
+//! - [`auth_state`]: the exported functions and the `NativeAuthStore` class (the folder store).
+//! - [`backend_store`]: the `NativeKeyStore` class over any core backend, and `openSqliteAuthState`.
 //! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
 //! - [`convert`]: JavaScript values ⇄ the core's values (the value walk and the value building).
 //! - [`folder_tools`]: `inspectFolder` (the CLI's stats and verify).
@@ -18,6 +19,7 @@
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod auth_state;
+mod backend_store;
 mod codec_exports;
 mod convert;
 mod errors;

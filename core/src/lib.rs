@@ -10,6 +10,7 @@
 //! - [`inspect`]: what is in a folder, and what cannot be read back (CLI).
 //! - [`creds`], [`xeddsa`]: fresh credentials.
 //! - [`backend`]: the trait every storage backend implements, over encoded bytes;
+//!   [`keystore`]: the auth state over any backend (the codec around it);
 //!   [`backends`]: the implementations ([`backends::sqlite`]).
 
 pub mod auth_store;
@@ -18,6 +19,7 @@ pub mod backends;
 pub mod codec;
 pub mod creds;
 pub mod inspect;
+pub mod keystore;
 pub mod listing;
 pub mod lock;
 pub mod naming;

@@ -1,0 +1,153 @@
+//! The auth state's operations over any [`Backend`]: values in, values out.
+//!
+//! A backend stores bytes; this layer is the codec around it, written once
+//! for every backend: values are encoded as Baileys' writer encodes them,
+//! bytes are decoded as the chosen Baileys line reads them, `app-state-sync-key`
+//! values are converted as `AppStateSyncKeyData.fromObject` would, and a value
+//! that cannot be decoded is answered as missing, with a warning, and kept
+//! aside by the backend (`quarantine`), so the store heals and nothing is lost.
+//!
+//! Every call is issued to the backend when it is made (that is its place in
+//! the per-key order); decoding happens when the backend answers, on the
+//! backend's thread, never on the JavaScript thread.
+
+use std::sync::Arc;
+
+use crate::auth_store::{KeyRead, OpenedCreds, APP_STATE_SYNC_KEY};
+use crate::backend::{Backend, BackendError, ErrorKind, KeyWrite};
+use crate::codec::{self, app_state_key, Flavor, ParseError, Value};
+use crate::creds::init_auth_creds;
+
+/// One key of a `keys.set` call: a value to store, or `None` to delete it.
+pub struct KeyChange {
+  pub key_type: String,
+  pub id: String,
+  pub value: Option<Value>,
+}
+
+pub type Done<T> = Box<dyn FnOnce(Result<T, BackendError>) + Send>;
+
+/// The answers of a `get`, in the order of its ids.
+pub type ReadsDone = Box<dyn FnOnce(Result<Vec<KeyRead>, BackendError>) + Send>;
+
+#[derive(Clone)]
+pub struct KeyStore {
+  backend: Arc<dyn Backend>,
+  flavor: Flavor,
+}
+
+impl KeyStore {
+  pub fn new(backend: Arc<dyn Backend>, flavor: Flavor) -> KeyStore {
+    KeyStore { backend, flavor }
+  }
+
+  pub fn flavor(&self) -> Flavor {
+    self.flavor
+  }
+
+  pub fn backend(&self) -> &Arc<dyn Backend> {
+    &self.backend
+  }
+
+  /// The stored credentials, or fresh ones (not stored) when there are none.
+  /// Stored bytes that are not credentials are an error: never a silent new
+  /// session over them.
+  pub fn load_creds(&self, done: Done<OpenedCreds>) {
+    let flavor = self.flavor;
+    self.backend.load_creds().then(move |r| {
+      done(r.and_then(|bytes| match bytes {
+        None => Ok(OpenedCreds::Fresh(init_auth_creds(flavor))),
+        Some(bytes) => decode_creds(&bytes, flavor).map(OpenedCreds::Loaded),
+      }))
+    });
+  }
+
+  /// `saveCreds()`: the credentials as they are now.
+  pub fn save_creds(&self, creds: &Value, done: Done<()>) {
+    self.backend.save_creds(codec::to_json_bytes(creds)).then(done);
+  }
+
+  /// `keys.get(type, ids)`: one answer per id, in the order of `ids`. With
+  /// `plain_app_state`, `app-state-sync-key` values come back converted as
+  /// `AppStateSyncKeyData.fromObject` would (the caller gave no `proto`).
+  pub fn get(&self, key_type: &str, ids: Vec<String>, plain_app_state: bool, done: ReadsDone) {
+    let backend = self.backend.clone();
+    let flavor = self.flavor;
+    let app_state = plain_app_state && key_type == APP_STATE_SYNC_KEY;
+    let key_type = key_type.to_owned();
+    let pending = self.backend.read(&key_type, ids.clone());
+    pending.then(move |reads| {
+      done(
+        reads.and_then(|reads| {
+          ids.iter().zip(reads).map(|(id, read)| decode_key(&*backend, &key_type, id, read?, flavor, app_state)).collect()
+        }),
+      )
+    });
+  }
+
+  /// `keys.set(data)`: all of the call or none of it where the backend can.
+  pub fn set(&self, changes: Vec<KeyChange>, done: Done<()>) {
+    let ops = changes
+      .into_iter()
+      .map(|c| match c.value {
+        Some(v) => KeyWrite::put(c.key_type, c.id, codec::to_json_bytes(&v)),
+        None => KeyWrite::delete(c.key_type, c.id),
+      })
+      .collect();
+    self.backend.apply(ops).then(done);
+  }
+
+  /// A page of the ids of `key_type`, in ascending order, after `after`.
+  pub fn list_ids(&self, key_type: &str, after: Option<&str>, limit: usize, done: Done<Vec<String>>) {
+    self.backend.list_ids(key_type, after, limit).then(done);
+  }
+
+  /// Removes every key; the credentials stay.
+  pub fn clear(&self, done: Done<()>) {
+    self.backend.clear().then(done);
+  }
+
+  /// Waits for what was issued before, then releases the store.
+  pub fn close(&self, done: Done<()>) {
+    self.backend.close().then(done);
+  }
+}
+
+fn decode_creds(bytes: &[u8], flavor: Flavor) -> Result<Value, BackendError> {
+  match codec::parse_file(bytes, flavor) {
+    Ok(v @ Value::Object(_)) => Ok(v),
+    Ok(_) => Err(BackendError::new(ErrorKind::Corrupt, "the stored credentials are JSON that is not an object; left as they are")),
+    Err(cause) => Err(BackendError::new(ErrorKind::Corrupt, format!("the stored credentials cannot be read ({cause}); left as they are"))),
+  }
+}
+
+/// One stored value as `get` answers it. An undecodable value is `null` with
+/// a warning, and is handed to the backend's quarantine (fire and forget: the
+/// answer does not wait for it).
+fn decode_key(
+  backend: &dyn Backend,
+  key_type: &str,
+  id: &str,
+  bytes: Option<Vec<u8>>,
+  flavor: Flavor,
+  app_state: bool,
+) -> Result<KeyRead, BackendError> {
+  let Some(bytes) = bytes else { return Ok(KeyRead { value: None, warning: None }) };
+  match codec::parse_file(&bytes, flavor) {
+    Ok(value) if app_state && value.is_truthy() => {
+      let converted = app_state_key::from_object(&value, flavor).map_err(|e| BackendError::new(ErrorKind::Invalid, e.message))?;
+      Ok(KeyRead { value: Some(converted), warning: None })
+    }
+    Ok(value) => Ok(KeyRead { value: Some(value), warning: None }),
+    // Valid JSON this line's reviver refuses: the other line may read it, so it stays.
+    Err(ParseError::Revive(e)) => Ok(KeyRead {
+      value: None,
+      warning: Some(format!("{key_type} {id:?} cannot be revived by this Baileys line's reader ({e}); answered as missing")),
+    }),
+    Err(cause) => {
+      let reason = cause.to_string();
+      drop(backend.quarantine(key_type, id, bytes, &reason));
+      Ok(KeyRead { value: None, warning: Some(format!("{key_type} {id:?} is corrupt ({reason}); kept aside and answered as missing")) })
+    }
+  }
+}
