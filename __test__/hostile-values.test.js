@@ -57,25 +57,24 @@ describe('hostile values, each case in its own process', () => {
 })
 
 describe(`fast-check: encodeAuthValue on generated hostile values (${RUNS} cases, seed ${SEED})`, () => {
-  // (Made here, not in beforeAll: jest starts concurrent tests before the hooks run.)
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-fuzz-'))
-  afterAll(() => {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
-  })
-
   for (let k = 0; k < CHILDREN; k++) {
     const count = Math.floor(RUNS / CHILDREN) + (k < RUNS % CHILDREN ? 1 : 0)
     const seed = (SEED + k * 7919) % 2 ** 31
     test.concurrent(
       `child ${k + 1} of ${CHILDREN}: ${count} cases, seed ${seed}`,
       async () => {
-        const last = path.join(tmp, `last-${k}.json`)
-        const r = await runChild(['--fuzz', String(seed), String(count), last], { timeoutMs: FUZZ_TIMEOUT_MS, rssLimitMiB: 2048 })
-        let v = verdict(r, { rssLimitMiB: 2048 })
-        // A crash or a hang leaves the recipe it happened on.
-        if (v !== 'ok' && !(r.result && r.result.fuzz) && fs.existsSync(last)) v += `\n--- the recipe it was running ---\n${fs.readFileSync(last, 'utf8')}`
-        expect(v).toBe('ok')
-        expect(r.result.runs).toBe(count)
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-fuzz-'))
+        const last = path.join(tmp, 'last-recipe.json')
+        try {
+          const r = await runChild(['--fuzz', String(seed), String(count), last], { timeoutMs: FUZZ_TIMEOUT_MS, rssLimitMiB: 2048 })
+          let v = verdict(r, { rssLimitMiB: 2048 })
+          // A crash or a hang leaves the recipe it happened on.
+          if (v !== 'ok' && !(r.result && r.result.fuzz) && fs.existsSync(last)) v += `\n--- the recipe it was running ---\n${fs.readFileSync(last, 'utf8')}`
+          expect(v).toBe('ok')
+          expect(r.result.runs).toBe(count)
+        } finally {
+          fs.rmSync(tmp, { recursive: true, force: true })
+        }
       },
       FUZZ_TIMEOUT_MS + 30000,
     )
