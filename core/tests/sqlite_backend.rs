@@ -571,10 +571,18 @@ fn a_hundred_thousand_keys_keep_the_wal_bounded() {
   }
   let elapsed = t.elapsed();
   assert_eq!(b.list_ids("pre-key", Some("99998"), 10).wait().unwrap(), vec!["99999".to_owned()]);
+  let stats = b.stats();
+  assert!(stats.checkpoints + stats.writer_checkpoints > 0, "{stats:?}");
   b.close().wait().unwrap();
   let db = fs::metadata(dir.db()).unwrap().len();
   let wal_after = fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-  println!("100k keys in batches of 1,000: {elapsed:?}; largest WAL {} KiB; database {} KiB", largest_wal >> 10, db >> 10);
+  println!(
+    "100k keys in batches of 1,000: {elapsed:?}; largest WAL {} KiB; database {} KiB; checkpoints {} in the background, {} by the writer",
+    largest_wal >> 10,
+    db >> 10,
+    stats.checkpoints,
+    stats.writer_checkpoints
+  );
   assert!(largest_wal < 24 << 20, "WAL grew to {largest_wal} bytes");
   assert!(db < 48 << 20 && db > 4 << 20, "database is {db} bytes");
   assert_eq!(wal_after, 0, "no WAL left after close");

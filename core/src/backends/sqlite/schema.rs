@@ -284,6 +284,8 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
   }
   conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" }).map_err(|e| fail(&conn, e))?;
   conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT).map_err(|e| fail(&conn, e))?;
+  // Checkpoints run on a thread of their own (see `checkpoint`).
+  conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| fail(&conn, e))?;
 
   conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| fail(&conn, e))?;
   let setup = (|| {
@@ -307,6 +309,16 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
     return Err(e);
   }
   conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false).map_err(|e| fail(&conn, e))?;
+  Ok(conn)
+}
+
+/// The checkpoint thread's connection (it writes the database file, never a
+/// transaction). `synchronous` stays at its default, FULL: the database is
+/// fsynced before the WAL may start over, whatever the writer's level.
+pub fn open_checkpointer(path: &Path) -> BackendResult<Connection> {
+  let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+  let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(None, e, "cannot open", path))?;
+  conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql_error(Some(&conn), e, "cannot prepare", path))?;
   Ok(conn)
 }
 

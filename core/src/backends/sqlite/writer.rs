@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rusqlite::wal::CheckpointMode;
 use rusqlite::Connection;
 
 use super::error::sql_error;
@@ -36,7 +37,8 @@ const PUT_CREDS: &str = "INSERT INTO creds (key, value) VALUES ('__creds__', ?1)
 pub struct Writer {
   pub conn: Connection,
   pub shared: Arc<Shared>,
-  pub readers: Vec<JoinHandle<()>>,
+  /// The reader and checkpoint threads, joined at close.
+  pub threads: Vec<JoinHandle<()>>,
   pub lock: Option<OwnerLock>,
 }
 
@@ -58,6 +60,9 @@ impl Writer {
         self.commit_group(writes);
       }
       self.serve(after);
+      if self.shared.checkpoints.take_overdue() {
+        self.checkpoint_now();
+      }
       if let Some(job) = close {
         return self.shut_down(job);
       }
@@ -241,6 +246,14 @@ impl Writer {
     }
   }
 
+  /// The WAL outgrew the checkpoint thread: checkpoint all of it now,
+  /// between two groups, so that the next group starts the WAL over.
+  fn checkpoint_now(&self) {
+    if self.conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::FULL).is_ok() {
+      self.shared.stats.writer_checkpoints.fetch_add(1, Ordering::Relaxed);
+    }
+  }
+
   fn make_durable(&self) -> BackendResult<()> {
     self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.error(e))
   }
@@ -249,10 +262,11 @@ impl Writer {
   /// the queue). Stop the readers, fold the WAL back into the file, close,
   /// release the owner lock.
   fn shut_down(self, job: WriteJob) {
-    let Writer { conn, shared, readers, lock } = self;
+    let Writer { conn, shared, threads, lock } = self;
     shared.queue.stop_readers();
-    for reader in readers {
-      let _ = reader.join();
+    shared.checkpoints.stop();
+    for thread in threads {
+      let _ = thread.join();
     }
     // A checkpoint another process keeps from finishing (busy) is no
     // failure: every commit is in the WAL, and the next open folds it in.
