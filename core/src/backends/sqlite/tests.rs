@@ -277,3 +277,39 @@ fn a_reader_snapshot_is_taken_at_begin() {
   drop(reader);
   b.close().wait().unwrap();
 }
+
+#[test]
+fn a_failed_commit_runs_the_calls_again_one_by_one() {
+  let dir = TempDir::new("commit-fails");
+  let b = open(dir.db(), &quick()).unwrap();
+  b.apply(vec![put("pinned", "{}")]).wait().unwrap();
+  // A deferred foreign key is only checked at COMMIT: deleting the row it
+  // points at makes the group's COMMIT fail, whichever call did it.
+  let raw = rusqlite::Connection::open(dir.db()).unwrap();
+  raw
+    .execute_batch(
+      "PRAGMA foreign_keys = ON;
+       CREATE TABLE pins (t TEXT, i TEXT, FOREIGN KEY (t, i) REFERENCES signal_keys (type, id) DEFERRABLE INITIALLY DEFERRED);
+       INSERT INTO pins VALUES ('pre-key', 'pinned');",
+    )
+    .unwrap();
+  drop(raw);
+  let before = b.stats();
+  b.hold(true, false);
+  let a = b.apply(vec![put("a", "1")]);
+  let guilty = b.apply(vec![put("b", "2"), KeyWrite::delete("pre-key", "pinned")]);
+  let c = b.apply(vec![put("c", "3")]);
+  b.hold(false, false);
+  a.wait().unwrap();
+  let e = guilty.wait().unwrap_err();
+  assert_eq!((e.kind, e.code), (ErrorKind::Invalid, "SQLITE_CONSTRAINT"), "{e}");
+  c.wait().unwrap();
+  let after = b.stats();
+  assert_eq!(after.transactions - before.transactions, 4, "the group, then one per call");
+  assert_eq!(after.commits - before.commits, 2);
+  assert_eq!(get(&b, "a").as_deref(), Some("1"));
+  assert_eq!(get(&b, "b"), None);
+  assert_eq!(get(&b, "pinned").as_deref(), Some("{}"));
+  assert_eq!(get(&b, "c").as_deref(), Some("3"));
+  b.close().wait().unwrap();
+}

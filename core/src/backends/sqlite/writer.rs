@@ -10,7 +10,8 @@
 //!
 //! Some errors (a full disk, an I/O error) make SQLite roll back the whole
 //! transaction, not just the statement; then the failed call gets its error
-//! and the calls that had succeeded run again in a fresh transaction.
+//! and the calls that had succeeded run again in a fresh transaction. When
+//! the `COMMIT` itself fails, the calls run again one transaction each.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -117,14 +118,24 @@ impl Writer {
         _ => None,
       })
       .collect();
+    // After a failed COMMIT nobody can tell which call caused it (a full
+    // disk, a deferred constraint): the calls then run again, one
+    // transaction each, so that only the guilty one fails.
+    let mut isolate = false;
     loop {
-      let todo: Vec<usize> = (0..works.len()).filter(|&i| results[i].is_none()).collect();
+      let mut todo: Vec<usize> = (0..works.len()).filter(|&i| results[i].is_none()).collect();
+      if isolate {
+        todo.truncate(1);
+      }
       if todo.is_empty() {
         break;
       }
       if let Err(e) = self.step("BEGIN IMMEDIATE") {
         for i in todo {
           results[i] = Some(Err(e.clone()));
+        }
+        if isolate {
+          continue;
         }
         break;
       }
@@ -160,12 +171,18 @@ impl Writer {
           if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
           }
+          if succeeded.len() > 1 {
+            isolate = true;
+            continue;
+          }
           for i in succeeded {
             results[i] = Some(Err(e.clone()));
           }
         }
       }
-      break;
+      if !isolate {
+        break;
+      }
     }
     results.into_iter().map(|r| r.unwrap_or_else(|| Err(BackendError::internal("a write was left unanswered")))).collect()
   }
