@@ -284,6 +284,9 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
   }
   conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" }).map_err(|e| fail(&conn, e))?;
   conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT).map_err(|e| fail(&conn, e))?;
+  // Our tables have no foreign keys; a file someone added some to behaves
+  // the same whatever the build's default (the bundled build enforces them).
+  conn.pragma_update(None, "foreign_keys", true).map_err(|e| fail(&conn, e))?;
   // Checkpoints run on a thread of their own (see `checkpoint`).
   conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| fail(&conn, e))?;
 
