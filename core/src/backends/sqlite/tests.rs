@@ -219,12 +219,17 @@ fn a_read_issued_before_a_write_does_not_see_it() {
   let dir = TempDir::new("before");
   let b = open(dir.db(), &quick()).unwrap();
   b.apply(vec![put("k", "old")]).wait().unwrap();
-  // The read waits for a reader; a write of its key, issued after it,
-  // reaches the writer first: the writer runs the read before the write.
-  b.hold(false, true);
+  // The read waits for a reader (the writer is busy, so it does not take
+  // it); a write of its key, issued after it, reaches the writer first: the
+  // writer runs the read before the write.
+  b.hold(true, true);
+  let busy = b.apply(vec![put("elsewhere", "1")]);
   let r = b.read("pre-key", vec!["k".to_owned()]);
   let unrelated = b.read("pre-key", vec!["other".to_owned()]);
-  b.apply(vec![put("k", "new")]).wait().unwrap();
+  let w = b.apply(vec![put("k", "new")]);
+  b.hold(false, true);
+  busy.wait().unwrap();
+  w.wait().unwrap();
   assert_eq!(r.wait().unwrap()[0].as_ref().unwrap().as_deref(), Some(&b"old"[..]));
   assert_eq!(b.stats().writer_reads, 1);
   assert!(!unrelated.is_done(), "reads of other keys stay with the readers");
