@@ -66,7 +66,8 @@ pub struct Stats {
   pub commits: u64,
   /// Calls those commits held.
   pub committed_calls: u64,
-  /// Reads the writer ran between its groups, to keep the order per key.
+  /// Reads the writer ran itself: to keep the order per key, or because it
+  /// had nothing else to do.
   pub writer_reads: u64,
   /// Checkpoints run by the checkpoint thread.
   pub checkpoints: u64,
