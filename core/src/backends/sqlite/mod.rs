@@ -2,12 +2,12 @@
 //! (`useSqliteAuthState`): the two can open each other's files.
 //!
 //! Per open file, in one process:
-//! - one writer thread owning the one writing connection ([`writer`]), which
+//! - one writer thread owning the one writing connection (`writer`), which
 //!   commits everything issued meanwhile as one group;
-//! - a few reader threads with read-only connections ([`reader`]), WAL
+//! - a few reader threads with read-only connections (`reader`), WAL
 //!   readers that run beside the writer;
-//! - the queues between them, which keep the order per key ([`queue`]);
-//! - a checkpoint thread, so that no commit waits for a checkpoint ([`checkpoint`]);
+//! - the queues between them, which keep the order per key (`queue`);
+//! - a checkpoint thread, so that no commit waits for a checkpoint (`checkpoint`);
 //! - the owner lock on `<db>.lock` ([`lock`]).
 //!
 //! Opening the same file again in the process shares the open store (a bot
@@ -132,6 +132,10 @@ fn forget(shared: &Arc<Shared>) {
 
 /// A handle of an open database file. Blocking: run it off the JavaScript
 /// thread. Every check of the file runs before its first write.
+///
+/// A file already open in this process is shared, with the options of its
+/// first open, except that `fsync: true` raises a shared store's durability
+/// for every handle.
 pub fn open(path: impl AsRef<Path>, options: &SqliteOptions) -> BackendResult<SqliteBackend> {
   let path = canonical(path.as_ref())?;
   loop {
