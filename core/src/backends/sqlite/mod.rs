@@ -2,17 +2,19 @@
 //! (`useSqliteAuthState`): the two can open each other's files.
 //!
 //! Per open file, in one process:
-//! - one writer thread owning the one writing connection ([`writer`]), which
+//! - one writer thread owning the one writing connection (`writer`), which
 //!   commits everything issued meanwhile as one group;
-//! - a few reader threads with read-only connections ([`reader`]), WAL
+//! - a few reader threads with read-only connections (`reader`), WAL
 //!   readers that run beside the writer;
-//! - the queues between them, which keep the order per key ([`queue`]);
+//! - the queues between them, which keep the order per key (`queue`);
+//! - a checkpoint thread, so that no commit waits for a checkpoint (`checkpoint`);
 //! - the owner lock on `<db>.lock` ([`lock`]).
 //!
 //! Opening the same file again in the process shares the open store (a bot
 //! opens its store again on every reconnect); the last `close()` finishes the
 //! writes, checkpoints the WAL, closes the file and releases the lock.
 
+mod checkpoint;
 mod error;
 pub mod lock;
 mod queue;
@@ -64,8 +66,13 @@ pub struct Stats {
   pub commits: u64,
   /// Calls those commits held.
   pub committed_calls: u64,
-  /// Reads the writer ran between its groups, to keep the order per key.
+  /// Reads the writer ran itself: to keep the order per key, or because it
+  /// had nothing else to do.
   pub writer_reads: u64,
+  /// Checkpoints run by the checkpoint thread.
+  pub checkpoints: u64,
+  /// Checkpoints the writer had to run itself (the WAL outgrew the thread).
+  pub writer_checkpoints: u64,
 }
 
 #[derive(Default)]
@@ -76,12 +83,15 @@ struct Counters {
   commits: AtomicU64,
   committed_calls: AtomicU64,
   writer_reads: AtomicU64,
+  checkpoints: AtomicU64,
+  writer_checkpoints: AtomicU64,
 }
 
 /// What the threads of one open file share.
 struct Shared {
   path: PathBuf,
   queue: Queue,
+  checkpoints: checkpoint::Checkpoints,
   stats: Counters,
   /// Whether the writer runs with `synchronous = FULL`.
   durable: AtomicBool,
@@ -122,6 +132,10 @@ fn forget(shared: &Arc<Shared>) {
 
 /// A handle of an open database file. Blocking: run it off the JavaScript
 /// thread. Every check of the file runs before its first write.
+///
+/// A file already open in this process is shared, with the options of its
+/// first open, except that `fsync: true` raises a shared store's durability
+/// for every handle.
 pub fn open(path: impl AsRef<Path>, options: &SqliteOptions) -> BackendResult<SqliteBackend> {
   let path = canonical(path.as_ref())?;
   loop {
@@ -177,33 +191,55 @@ fn start(path: &Path, options: &SqliteOptions) -> BackendResult<Arc<Shared>> {
     Found::Empty => false,
     Found::Database => schema::precheck(path)?,
   };
-  let conn = schema::open_writer(path, found, options.fsync, checked)?;
+  let mut conn = schema::open_writer(path, found, options.fsync, checked)?;
   let readers = (0..options.readers.max(1)).map(|_| schema::open_reader(path)).collect::<BackendResult<Vec<_>>>()?;
+  let checkpointer = schema::open_checkpointer(path)?;
 
   let shared = Arc::new(Shared {
     path: path.to_owned(),
     queue: Queue::new(),
+    checkpoints: checkpoint::Checkpoints::default(),
     stats: Counters::default(),
     durable: AtomicBool::new(options.fsync),
     finished: Mutex::new(false),
     finished_wake: Condvar::new(),
   });
+  let hooked = shared.clone();
+  conn
+    .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages| {
+      hooked.checkpoints.committed(pages);
+      Ok(())
+    }))
+    .map_err(|e| error::sql_error(Some(&conn), e, "cannot prepare", path))?;
+
   let spawn_failed = |e: std::io::Error| BackendError::internal(format!("cannot start a database thread: {e}"));
-  let mut reader_threads = Vec::with_capacity(readers.len());
+  let mut threads = Vec::with_capacity(readers.len() + 1);
+  let stop_all = |shared: &Shared| {
+    shared.queue.stop_readers();
+    shared.checkpoints.stop();
+  };
   for (i, conn) in readers.into_iter().enumerate() {
     let s = shared.clone();
     match std::thread::Builder::new().name(format!("baileys-sqlite-read-{i}")).spawn(move || reader::run(conn, s)) {
-      Ok(t) => reader_threads.push(t),
+      Ok(t) => threads.push(t),
       Err(e) => {
-        shared.queue.stop_readers();
+        stop_all(&shared);
         return Err(spawn_failed(e));
       }
     }
   }
-  let w = writer::Writer { conn, shared: shared.clone(), readers: reader_threads, lock };
+  let s = shared.clone();
+  match std::thread::Builder::new().name("baileys-sqlite-checkpoint".to_owned()).spawn(move || checkpoint::run(checkpointer, s)) {
+    Ok(t) => threads.push(t),
+    Err(e) => {
+      stop_all(&shared);
+      return Err(spawn_failed(e));
+    }
+  }
+  let w = writer::Writer { conn, shared: shared.clone(), threads, lock };
   if let Err(e) = std::thread::Builder::new().name("baileys-sqlite-write".to_owned()).spawn(move || w.run()) {
     // The closure (with the connections and the lock) is dropped on failure.
-    shared.queue.stop_readers();
+    stop_all(&shared);
     return Err(spawn_failed(e));
   }
   Ok(shared)
@@ -230,6 +266,8 @@ impl SqliteBackend {
       commits: c.commits.load(Ordering::Relaxed),
       committed_calls: c.committed_calls.load(Ordering::Relaxed),
       writer_reads: c.writer_reads.load(Ordering::Relaxed),
+      checkpoints: c.checkpoints.load(Ordering::Relaxed),
+      writer_checkpoints: c.writer_checkpoints.load(Ordering::Relaxed),
     }
   }
 

@@ -22,6 +22,10 @@
 //!
 //! Hash collisions only make a read take the slower, still correct, path. A
 //! `clear` counts as a write of every key; a listing depends on every key.
+//!
+//! A read issued while the writer has nothing to do goes to the writer too:
+//! its page cache holds what it wrote, while a reader's starts empty after
+//! every commit. A write issued just after such a read waits for it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -111,6 +115,8 @@ struct State {
   finished: u64,
   accepting: bool,
   readers_stop: bool,
+  /// The writer waits for work (and no job is queued for it).
+  writer_idle: bool,
   #[cfg(test)]
   held: (bool, bool),
 }
@@ -199,6 +205,7 @@ impl Queue {
         finished: 0,
         accepting: true,
         readers_stop: false,
+        writer_idle: false,
         #[cfg(test)]
         held: (false, false),
       }),
@@ -239,7 +246,11 @@ impl Queue {
       drop(s);
       return work.fail(BackendError::closed());
     }
-    if s.depends_on(&work) > s.finished {
+    // An idle writer takes the read itself: SQLite drops a connection's page
+    // cache when another connection changed the file, so the writer's cache
+    // is warm where a reader's is cold.
+    if s.depends_on(&work) > s.finished || (s.writer_idle && s.jobs.is_empty()) {
+      s.writer_idle = false;
       s.jobs.push_back(Job::Read(work));
       drop(s);
       self.writer_wake.notify_one();
@@ -255,9 +266,11 @@ impl Queue {
   /// up to the first read queued behind them, then the reads queued there.
   pub fn take(&self) -> Batch {
     let mut s = self.state.lock();
+    s.writer_idle = true;
     while s.jobs.is_empty() || s.writer_held() {
       self.writer_wake.wait(&mut s);
     }
+    s.writer_idle = false;
     let mut batch = Batch::default();
     let mut ops = 0;
     while let Some(Job::Write(job)) = s.jobs.front() {

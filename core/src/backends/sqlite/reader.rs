@@ -27,6 +27,7 @@ const LIST_FIRST: &str = "SELECT id FROM signal_keys WHERE type = ?1 ORDER BY id
 const LIST_AFTER: &str = "SELECT id FROM signal_keys WHERE type = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
 
 pub fn run(conn: Connection, shared: Arc<Shared>) {
+  warm_up(&conn);
   while let Some((work, began)) = shared.queue.next_read(|| begin_snapshot(&conn)) {
     match began {
       // A panic drops the completer, which answers the caller with an
@@ -36,6 +37,17 @@ pub fn run(conn: Connection, shared: Arc<Shared>) {
     }
     end_snapshot(&conn);
   }
+}
+
+/// Loads the schema and prepares the statements now, at open, rather than in
+/// the first read.
+pub fn warm_up(conn: &Connection) {
+  if begin_snapshot(conn).is_ok() {
+    for sql in [GET_KEY, GET_CREDS, LIST_FIRST, LIST_AFTER] {
+      let _ = conn.prepare_cached(sql);
+    }
+  }
+  end_snapshot(conn);
 }
 
 /// Starts a read transaction and takes its snapshot now (a `BEGIN` alone

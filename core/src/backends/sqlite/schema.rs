@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS signal_keys (type TEXT NOT NULL, id TEXT NOT NULL, va
 CREATE INDEX IF NOT EXISTS signal_keys_type_idx ON signal_keys(type);
 CREATE TABLE IF NOT EXISTS baileys_auth_native_quarantine (type TEXT NOT NULL, id TEXT NOT NULL, value BLOB NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);";
 
+/// Every statement a connection runs stays prepared (the writer runs about
+/// twenty different ones, readers' included).
+const STATEMENT_CACHE: usize = 32;
 /// Baileys' store waits up to 5 s for a lock; so do we.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// After a checkpoint the WAL is cut back to this size, so that one huge
@@ -284,6 +287,11 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
   }
   conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" }).map_err(|e| fail(&conn, e))?;
   conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT).map_err(|e| fail(&conn, e))?;
+  // Our tables have no foreign keys; a file someone added some to behaves
+  // the same whatever the build's default (the bundled build enforces them).
+  conn.pragma_update(None, "foreign_keys", true).map_err(|e| fail(&conn, e))?;
+  // Checkpoints run on a thread of their own (see `checkpoint`).
+  conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| fail(&conn, e))?;
 
   conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| fail(&conn, e))?;
   let setup = (|| {
@@ -307,6 +315,17 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
     return Err(e);
   }
   conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false).map_err(|e| fail(&conn, e))?;
+  conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+  Ok(conn)
+}
+
+/// The checkpoint thread's connection (it writes the database file, never a
+/// transaction). `synchronous` stays at its default, FULL: the database is
+/// fsynced before the WAL may start over, whatever the writer's level.
+pub fn open_checkpointer(path: &Path) -> BackendResult<Connection> {
+  let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+  let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(None, e, "cannot open", path))?;
+  conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql_error(Some(&conn), e, "cannot prepare", path))?;
   Ok(conn)
 }
 
@@ -315,6 +334,7 @@ pub fn open_reader(path: &Path) -> BackendResult<Connection> {
   let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
   let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(None, e, "cannot open", path))?;
   conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql_error(Some(&conn), e, "cannot prepare", path))?;
+  conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
   Ok(conn)
 }
 

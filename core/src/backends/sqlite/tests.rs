@@ -219,12 +219,17 @@ fn a_read_issued_before_a_write_does_not_see_it() {
   let dir = TempDir::new("before");
   let b = open(dir.db(), &quick()).unwrap();
   b.apply(vec![put("k", "old")]).wait().unwrap();
-  // The read waits for a reader; a write of its key, issued after it,
-  // reaches the writer first: the writer runs the read before the write.
-  b.hold(false, true);
+  // The read waits for a reader (the writer is busy, so it does not take
+  // it); a write of its key, issued after it, reaches the writer first: the
+  // writer runs the read before the write.
+  b.hold(true, true);
+  let busy = b.apply(vec![put("elsewhere", "1")]);
   let r = b.read("pre-key", vec!["k".to_owned()]);
   let unrelated = b.read("pre-key", vec!["other".to_owned()]);
-  b.apply(vec![put("k", "new")]).wait().unwrap();
+  let w = b.apply(vec![put("k", "new")]);
+  b.hold(false, true);
+  busy.wait().unwrap();
+  w.wait().unwrap();
   assert_eq!(r.wait().unwrap()[0].as_ref().unwrap().as_deref(), Some(&b"old"[..]));
   assert_eq!(b.stats().writer_reads, 1);
   assert!(!unrelated.is_done(), "reads of other keys stay with the readers");
@@ -275,5 +280,41 @@ fn a_reader_snapshot_is_taken_at_begin() {
   let seen: String = reader.query_row("SELECT value FROM signal_keys WHERE id = 'k'", [], |r| r.get(0)).unwrap();
   assert_eq!(seen, "new");
   drop(reader);
+  b.close().wait().unwrap();
+}
+
+#[test]
+fn a_failed_commit_runs_the_calls_again_one_by_one() {
+  let dir = TempDir::new("commit-fails");
+  let b = open(dir.db(), &quick()).unwrap();
+  b.apply(vec![put("pinned", "{}")]).wait().unwrap();
+  // A deferred foreign key is only checked at COMMIT: deleting the row it
+  // points at makes the group's COMMIT fail, whichever call did it.
+  let raw = rusqlite::Connection::open(dir.db()).unwrap();
+  raw
+    .execute_batch(
+      "PRAGMA foreign_keys = ON;
+       CREATE TABLE pins (t TEXT, i TEXT, FOREIGN KEY (t, i) REFERENCES signal_keys (type, id) DEFERRABLE INITIALLY DEFERRED);
+       INSERT INTO pins VALUES ('pre-key', 'pinned');",
+    )
+    .unwrap();
+  drop(raw);
+  let before = b.stats();
+  b.hold(true, false);
+  let a = b.apply(vec![put("a", "1")]);
+  let guilty = b.apply(vec![put("b", "2"), KeyWrite::delete("pre-key", "pinned")]);
+  let c = b.apply(vec![put("c", "3")]);
+  b.hold(false, false);
+  a.wait().unwrap();
+  let e = guilty.wait().unwrap_err();
+  assert_eq!((e.kind, e.code), (ErrorKind::Invalid, "SQLITE_CONSTRAINT"), "{e}");
+  c.wait().unwrap();
+  let after = b.stats();
+  assert_eq!(after.transactions - before.transactions, 4, "the group, then one per call");
+  assert_eq!(after.commits - before.commits, 2);
+  assert_eq!(get(&b, "a").as_deref(), Some("1"));
+  assert_eq!(get(&b, "b"), None);
+  assert_eq!(get(&b, "pinned").as_deref(), Some("{}"));
+  assert_eq!(get(&b, "c").as_deref(), Some("3"));
   b.close().wait().unwrap();
 }

@@ -10,7 +10,8 @@
 //!
 //! Some errors (a full disk, an I/O error) make SQLite roll back the whole
 //! transaction, not just the statement; then the failed call gets its error
-//! and the calls that had succeeded run again in a fresh transaction.
+//! and the calls that had succeeded run again in a fresh transaction. When
+//! the `COMMIT` itself fails, the calls run again one transaction each.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rusqlite::wal::CheckpointMode;
 use rusqlite::Connection;
 
 use super::error::sql_error;
@@ -36,7 +38,8 @@ const PUT_CREDS: &str = "INSERT INTO creds (key, value) VALUES ('__creds__', ?1)
 pub struct Writer {
   pub conn: Connection,
   pub shared: Arc<Shared>,
-  pub readers: Vec<JoinHandle<()>>,
+  /// The reader and checkpoint threads, joined at close.
+  pub threads: Vec<JoinHandle<()>>,
   pub lock: Option<OwnerLock>,
 }
 
@@ -58,6 +61,9 @@ impl Writer {
         self.commit_group(writes);
       }
       self.serve(after);
+      if self.shared.checkpoints.take_overdue() {
+        self.checkpoint_now();
+      }
       if let Some(job) = close {
         return self.shut_down(job);
       }
@@ -112,14 +118,24 @@ impl Writer {
         _ => None,
       })
       .collect();
+    // After a failed COMMIT nobody can tell which call caused it (a full
+    // disk, a deferred constraint): the calls then run again, one
+    // transaction each, so that only the guilty one fails.
+    let mut isolate = false;
     loop {
-      let todo: Vec<usize> = (0..works.len()).filter(|&i| results[i].is_none()).collect();
+      let mut todo: Vec<usize> = (0..works.len()).filter(|&i| results[i].is_none()).collect();
+      if isolate {
+        todo.truncate(1);
+      }
       if todo.is_empty() {
         break;
       }
       if let Err(e) = self.step("BEGIN IMMEDIATE") {
         for i in todo {
           results[i] = Some(Err(e.clone()));
+        }
+        if isolate {
+          continue;
         }
         break;
       }
@@ -155,12 +171,18 @@ impl Writer {
           if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
           }
+          if succeeded.len() > 1 {
+            isolate = true;
+            continue;
+          }
           for i in succeeded {
             results[i] = Some(Err(e.clone()));
           }
         }
       }
-      break;
+      if !isolate {
+        break;
+      }
     }
     results.into_iter().map(|r| r.unwrap_or_else(|| Err(BackendError::internal("a write was left unanswered")))).collect()
   }
@@ -241,6 +263,14 @@ impl Writer {
     }
   }
 
+  /// The WAL outgrew the checkpoint thread: checkpoint all of it now,
+  /// between two groups, so that the next group starts the WAL over.
+  fn checkpoint_now(&self) {
+    if self.conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::FULL).is_ok() {
+      self.shared.stats.writer_checkpoints.fetch_add(1, Ordering::Relaxed);
+    }
+  }
+
   fn make_durable(&self) -> BackendResult<()> {
     self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.error(e))
   }
@@ -249,10 +279,11 @@ impl Writer {
   /// the queue). Stop the readers, fold the WAL back into the file, close,
   /// release the owner lock.
   fn shut_down(self, job: WriteJob) {
-    let Writer { conn, shared, readers, lock } = self;
+    let Writer { conn, shared, threads, lock } = self;
     shared.queue.stop_readers();
-    for reader in readers {
-      let _ = reader.join();
+    shared.checkpoints.stop();
+    for thread in threads {
+      let _ = thread.join();
     }
     // A checkpoint another process keeps from finishing (busy) is no
     // failure: every commit is in the WAL, and the next open folds it in.
