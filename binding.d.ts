@@ -131,5 +131,8 @@ export declare function plainSaveCreds(folder: unknown, creds: unknown, options?
  */
 export declare function plainSaveKey(folder: unknown, keyType: unknown, id: unknown, value: unknown, options?: unknown | undefined | null): unknown
 
-/** Registers the JavaScript wrapper's error classes. */
-export declare function setErrorClasses(corrupt: unknown, locked: unknown): void
+/**
+ * Registers the JavaScript wrapper's error classes (and captures the realm's
+ * built-ins, at load: see [`crate::ffi::realm::set_error_classes`]).
+ */
+export declare function setErrorClasses(corrupt: unknown, locked: unknown, intrinsics?: unknown | undefined | null): void

@@ -21,7 +21,14 @@ class AuthFolderLockedError extends Error {
   }
 }
 
-binding.setErrorClasses(AuthFileCorruptError, AuthFolderLockedError)
+// The built-ins the value walk must not take from this realm, where code that
+// ran before this package could have replaced them: JSON.stringify's own
+// IsArray and boxed-primitive checks, from a fresh realm (about 1 ms and
+// 400 KiB, once).
+const intrinsics = require('node:vm').runInNewContext(
+  '({ isArray: Array.isArray, valueOfs: [Number.prototype.valueOf, String.prototype.valueOf, Boolean.prototype.valueOf, BigInt.prototype.valueOf] })',
+)
+binding.setErrorClasses(AuthFileCorruptError, AuthFolderLockedError, intrinsics)
 
 const plain = require('./lib/plain.js')
 const migrate = require('./lib/migrate.js')

@@ -112,11 +112,13 @@ pub(crate) fn throw(js: &Js, e: JsErr) -> Error {
   Error::new(Status::PendingException, "")
 }
 
-/// Registers the JavaScript wrapper's error classes.
+/// Registers the JavaScript wrapper's error classes (and captures the realm's
+/// built-ins, at load: see [`crate::ffi::realm::set_error_classes`]).
 #[napi(js_name = "setErrorClasses", catch_unwind)]
-pub fn set_error_classes(env: &Env, corrupt: Unknown<'_>, locked: Unknown<'_>) -> Result<()> {
+pub fn set_error_classes(env: &Env, corrupt: Unknown<'_>, locked: Unknown<'_>, intrinsics: Option<Unknown<'_>>) -> Result<()> {
   let js = Js::from_env(env);
-  crate::ffi::realm::set_error_classes(&js, corrupt.value().value, locked.value().value).map_err(|e| throw(&js, e))
+  let intrinsics = intrinsics.map(|v| v.value().value);
+  crate::ffi::realm::set_error_classes(&js, corrupt.value().value, locked.value().value, intrinsics).map_err(|e| throw(&js, e))
 }
 
 /// `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`.

@@ -30,6 +30,8 @@ pub struct Builder<'a> {
   /// Property names already made in this result (`public`, `private`…
   /// repeat in every key): made once, reused.
   keys: Vec<(String, Val)>,
+  /// Array index names already made in this result.
+  indices: Vec<Val>,
 }
 
 /// How many distinct property names a result remembers.
@@ -43,7 +45,7 @@ struct Slab {
 impl<'a> Builder<'a> {
   /// With a realm, small Buffers share slabs; without, each is copied alone.
   pub fn new(js: Js, realm: Option<&'a Realm>) -> Self {
-    Builder { js, realm, slab: None, keys: Vec::new() }
+    Builder { js, realm, slab: None, keys: Vec::new(), indices: Vec::new() }
   }
 
   pub fn build(&mut self, value: &Value) -> JsResult<Val> {
@@ -57,28 +59,37 @@ impl<'a> Builder<'a> {
       Value::Bytes(b) => self.buffer(b),
       Value::Array(items) => {
         let arr = js.array(items.len())?;
+        let mut props = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-          let v = self.build(item)?;
-          js.set_element(arr, i as u32, v)?;
+          props.push((self.index_name(i)?, self.build(item)?));
         }
+        js.define_data_properties(arr, &props)?;
         Ok(arr)
       }
       Value::Object(obj) => {
         let o = js.object()?;
-        // Each entry is stored at its place, in entry order (see `store_plan`).
-        for (i, define) in obj.store_plan() {
-          let (k, v) = &obj.entries[i];
-          let key = self.key(k)?;
-          let value = self.build(v)?;
-          if define {
-            js.define_data_properties(o, &[(key, value)])?;
-          } else {
-            js.set(o, key, value)?;
-          }
+        // Defined, never assigned, as `JSON.parse` does: an assignment would
+        // run a setter that other code put on `Object.prototype` (or
+        // `Array.prototype` for elements) in the middle of building, handing
+        // it the values. One call per object, in entry order, keeps the text's
+        // key order.
+        let mut props = Vec::with_capacity(obj.entries.len());
+        for (k, v) in &obj.entries {
+          props.push((self.key(k)?, self.build(v)?));
         }
+        js.define_data_properties(o, &props)?;
         Ok(o)
       }
     }
+  }
+
+  /// The property name of array index `i` ("0", "1", …), made once per result.
+  fn index_name(&mut self, i: usize) -> JsResult<Val> {
+    while self.indices.len() <= i {
+      let name = self.js.str_utf8(&self.indices.len().to_string())?;
+      self.indices.push(name);
+    }
+    Ok(self.indices[i])
   }
 
   fn key(&mut self, k: &JsString) -> JsResult<Val> {

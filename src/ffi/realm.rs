@@ -156,8 +156,30 @@ pub fn realm(js: &Js) -> JsResult<Realm> {
 }
 
 /// Registers the wrapper's `AuthFileCorruptError` and `AuthFolderLockedError`.
-pub fn set_error_classes(js: &Js, corrupt: Val, locked: Val) -> JsResult<()> {
+///
+/// `intrinsics`, when given, is `{ isArray, valueOfs }` from a fresh realm
+/// (the wrapper makes one with `vm` at load): `JSON.stringify` asks IsArray and
+/// reads boxed primitives' slots internally, so for those two the walk uses
+/// functions that code which ran before the package was loaded cannot have
+/// replaced. (Both work on values of any realm.)
+pub fn set_error_classes(js: &Js, corrupt: Val, locked: Val, intrinsics: Option<Val>) -> JsResult<()> {
   with_refs(js, |r| {
+    if let Some(pristine) = intrinsics {
+      let is_array = js.get_named(pristine, c"isArray")?;
+      let value_ofs = js.get_named(pristine, c"valueOfs")?;
+      let mut fresh = Vec::with_capacity(4);
+      for i in 0..4 {
+        fresh.push(js.get_element(value_ofs, i)?);
+      }
+      if js.type_of(is_array)? == crate::ffi::js::Type::Function {
+        js.delete_reference(std::mem::replace(&mut r.array_is_array, js.create_reference(is_array)?));
+      }
+      for (slot, f) in r.value_ofs.iter_mut().zip(fresh) {
+        if js.type_of(f)? == crate::ffi::js::Type::Function {
+          js.delete_reference(std::mem::replace(slot, js.create_reference(f)?));
+        }
+      }
+    }
     if let Some(old) = r.corrupt_error.take() {
       js.delete_reference(old);
     }

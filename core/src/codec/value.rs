@@ -26,22 +26,6 @@ pub enum Value {
   Object(Object),
 }
 
-/// The own property names of `Object.prototype`.
-const OBJECT_PROTOTYPE_NAMES: [&str; 12] = [
-  "__proto__",
-  "constructor",
-  "toString",
-  "toLocaleString",
-  "valueOf",
-  "hasOwnProperty",
-  "isPrototypeOf",
-  "propertyIsEnumerable",
-  "__defineGetter__",
-  "__defineSetter__",
-  "__lookupGetter__",
-  "__lookupSetter__",
-];
-
 /// An object's own properties, each key at most once.
 ///
 /// On the write side the order is the one `JSON.stringify` walks (the napi
@@ -83,17 +67,6 @@ impl Object {
 
   pub fn push(&mut self, key: impl Into<JsString>, value: Value) {
     self.entries.push((key.into(), value));
-  }
-
-  /// How the napi layer stores each entry when it builds this object in
-  /// JavaScript, one step per entry in entry order (so that the own-key order
-  /// stays the text's, as `JSON.parse` makes it): `true` = defined, for the
-  /// names `Object.prototype` has and keys with a lone surrogate; `false` =
-  /// `[[Set]]`, several times cheaper. `obj[name] = v` would not make an own
-  /// data property for `__proto__` (it sets the prototype) and would fail on
-  /// a frozen `Object.prototype` for the other names.
-  pub fn store_plan(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
-    self.entries.iter().enumerate().map(|(i, (k, _))| (i, k.as_str().is_none_or(|s| OBJECT_PROTOTYPE_NAMES.contains(&s))))
   }
 
   /// Indices of `entries` in JavaScript's [[OwnPropertyKeys]] order:
@@ -156,21 +129,6 @@ mod tests {
     }
     let keys: Vec<String> = o.js_order().into_iter().map(|i| o.entries[i].0.to_string_lossy()).collect();
     assert_eq!(keys, ["0", "1", "4294967294", "b", "4294967295", "01", "-1"]);
-  }
-
-  /// Found by the differential tests: `{"__proto__":1,"a":2}` (or
-  /// `{"\ud800":0,"b":1}`, `{"constructor":0,"-0":1}`) must enumerate its keys
-  /// in text order; the defined keys used to be stored after the others.
-  #[test]
-  fn defined_keys_are_stored_in_entry_order() {
-    let mut o = Object::new();
-    o.push("__proto__", Value::Null);
-    o.push("a", Value::Null);
-    o.push(JsString::Utf16(vec![0xD800]), Value::Null);
-    o.push("-0", Value::Null);
-    o.push("constructor", Value::Null);
-    let plan: Vec<(usize, bool)> = o.store_plan().collect();
-    assert_eq!(plan, [(0, true), (1, false), (2, true), (3, false), (4, true)]);
   }
 
   #[test]
