@@ -1240,6 +1240,12 @@ module.exports = {
   jsonTextCase,
   b64StringArb,
   fileCase,
+  // the pieces of fileCase, for stores that build their own batches (sqlite-differential.test.js)
+  KEY_TYPES,
+  idArb,
+  storeValueArb,
+  codeUnitArb,
+  astralArb,
   // recipes → values / inputs
   build,
   writeJson,

@@ -244,36 +244,14 @@ function pairedCreds() {
 // ---------------------------------------------------------------- tests
 
 /**
- * Registers the parity cases of one Baileys line.
- *
- * - `line`: `'v6'` or `'v7'`.
- * - `baileys`: that line's module namespace (the reference side).
- * - `ours`: this package's exports (the older-forms case opens with it).
- * - `flavors`: the `describe.each` table, rows `[label, options, lib]`: the
- *   cases open ours as `lib.useMultiFileAuthState(dir, options)`.
- * - `credKeysMatch(options)`: whether fresh creds of ours have Baileys' keys, in
- *   Baileys' order, with those options.
- * - `keyData`: the forms this line stores: `sessionForms` (functions, used in
- *   turn over the session ids), `senderKey` and `olderSenderKey` (functions),
- *   `extraIdentityKeys()` (more `identity-key` entries).
- * - `checkSessionReads(reads, data)`: this line's checks of the sessions and
- *   sender keys that ours read back from Baileys' folder.
- * - `legacy`: the older file forms this line reads: `files` (pre-key id →
- *   text), `check(mine)` (this line's checks of what ours read) and
- *   `minWarnings`.
+ * The values the parity cases store, for one Baileys line (the SQLite parity
+ * suites use them too): `roundTrip(v)` (a value after a trip through a file
+ * of that line), `appStateKey(rawId)` (a real `AppStateSyncKeyData`) and
+ * `makeKeyData()` (all ten key types, in the forms of `keyData`; see
+ * `defineParityTests`).
  */
-function defineParityTests({ line, baileys, ours, flavors, credKeysMatch, keyData, checkSessionReads, legacy }) {
+function makeParityFixtures({ baileys, keyData }) {
   const { proto } = baileys
-
-  const roots = []
-  function tmpDir(tag) {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), `ban-parity-${line}-${tag}-`))
-    roots.push(d)
-    return d
-  }
-  afterAll(() => {
-    for (const d of roots) fs.rmSync(d, { recursive: true, force: true })
-  })
 
   /** Creds as they are after a trip through the file (undefined keys dropped, Buffers kept). */
   function roundTrip(v) {
@@ -339,6 +317,43 @@ function defineParityTests({ line, baileys, ours, flavors, credKeysMatch, keyDat
       },
     }
   }
+
+  return { roundTrip, appStateKey, makeKeyData }
+}
+
+/**
+ * Registers the parity cases of one Baileys line.
+ *
+ * - `line`: `'v6'` or `'v7'`.
+ * - `baileys`: that line's module namespace (the reference side).
+ * - `ours`: this package's exports (the older-forms case opens with it).
+ * - `flavors`: the `describe.each` table, rows `[label, options, lib]`: the
+ *   cases open ours as `lib.useMultiFileAuthState(dir, options)`.
+ * - `credKeysMatch(options)`: whether fresh creds of ours have Baileys' keys, in
+ *   Baileys' order, with those options.
+ * - `keyData`: the forms this line stores: `sessionForms` (functions, used in
+ *   turn over the session ids), `senderKey` and `olderSenderKey` (functions),
+ *   `extraIdentityKeys()` (more `identity-key` entries).
+ * - `checkSessionReads(reads, data)`: this line's checks of the sessions and
+ *   sender keys that ours read back from Baileys' folder.
+ * - `legacy`: the older file forms this line reads: `files` (pre-key id →
+ *   text), `check(mine)` (this line's checks of what ours read) and
+ *   `minWarnings`.
+ */
+function defineParityTests({ line, baileys, ours, flavors, credKeysMatch, keyData, checkSessionReads, legacy }) {
+  const { proto } = baileys
+
+  const roots = []
+  function tmpDir(tag) {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `ban-parity-${line}-${tag}-`))
+    roots.push(d)
+    return d
+  }
+  afterAll(() => {
+    for (const d of roots) fs.rmSync(d, { recursive: true, force: true })
+  })
+
+  const { roundTrip, appStateKey, makeKeyData } = makeParityFixtures({ baileys, keyData })
 
   describe.each(flavors)(`parity with Baileys ${line} (%s)`, (_label, opts, lib) => {
     const open = (dir, extra) => lib.useMultiFileAuthState(dir, opts || extra ? { ...opts, ...extra } : undefined)
@@ -762,6 +777,16 @@ function defineParityTests({ line, baileys, ours, flavors, credKeysMatch, keyDat
 
 module.exports = {
   defineParityTests,
+  makeParityFixtures,
+  // helpers and fixtures the SQLite parity cases (support/sqlite-parity-cases.js) share
+  dump,
+  readAll,
+  dumpReads,
+  shape,
+  pairedCreds,
+  SESSION_IDS,
+  APP_STATE_IDS,
+  MISSING,
   // the fixtures the suites pick their line's key data forms from
   rb,
   pub33,

@@ -35,12 +35,38 @@ function expectSameIdentity(d, before) {
   expect(Buffer.compare(copy(d.creds.signedIdentityKey.private), before.priv)).toBe(0)
   expect(d.creds.registrationId).toBe(before.registrationId)
 }
-/** The raw store of the folder's current owner (ours or Baileys'), no cache in between. */
-const rawGet = async (d, type, id) => (await d.state.keys.get(type, [String(id)]))[String(id)]
-
-async function expectPreKeyGone(d, id) {
-  expect(await rawGet(d, 'pre-key', id)).toBeNull()
-  expect(fs.existsSync(path.join(d.folder, `pre-key-${id}.json`))).toBe(false)
+/**
+ * Where the devices keep their auth state: by default folders, opened by our
+ * `useMultiFileAuthState` (`ours`) or by Baileys' own helper (`theirs`).
+ * Another backend (the SQLite suites) passes its own object of this shape:
+ *
+ * - `where`: what a device's place is called in test titles (`'folder'`);
+ * - `ours` / `theirs`: `{ openName, open(place) }`, the two implementations
+ *   the cases use and switch between (`theirs` is the other project's store);
+ * - `place(root, who)`: a device's folder (or file) under the test's root;
+ * - `lockFile(place)`: our owner lock's path;
+ * - `keyStored(device, type, id)`: whether the key is in the place, looked at
+ *   directly (not through the store);
+ * - `removeKey(device, type, id)`: removes it directly (the store is restarted next);
+ * - `omitsMissing(device)`: whether the device's current store leaves missing
+ *   ids out of a `get` (Baileys' hardened stores do) instead of answering null;
+ * - `closeAll()` (optional): closes whatever is still open, after the suite.
+ */
+function folderBackend(oursOpen, baileys) {
+  const file = (d, type, id) => path.join(d.folder, `${type}-${id}.json`)
+  return {
+    where: 'folder',
+    ours: { openName: 'ours', open: (folder) => oursOpen(folder) },
+    theirs: { openName: "Baileys' helper", open: (folder) => baileys.useMultiFileAuthState(folder) },
+    place: (root, who) => path.join(root, who),
+    lockFile: (folder) => path.join(folder, LOCK),
+    keyStored: async (d, type, id) => fs.existsSync(file(d, type, id)),
+    removeKey: async (d, type, id) => {
+      expect(fs.existsSync(file(d, type, id))).toBe(true)
+      fs.rmSync(file(d, type, id))
+    },
+    omitsMissing: () => false,
+  }
 }
 
 /**
@@ -57,35 +83,55 @@ async function expectPreKeyGone(d, id) {
  * - `checkAfterRestart({ A, B, rawGet })`: this line's checks of the store
  *   once both devices restarted from disk.
  * - `usyncQueries`: how many LID lookups the server answers in the first case.
+ * - `backend` (optional): where the devices keep their state and which two
+ *   implementations open it (see `folderBackend`); by default folders, ours
+ *   (`oursOpen`) beside Baileys' own helper.
  */
-function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, SessionRecord, loadDevices, people, wiring, checkAfterRestart, usyncQueries }) {
+function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, SessionRecord, loadDevices, people, wiring, checkAfterRestart, usyncQueries, backend }) {
+  const store = backend || folderBackend(oursOpen, baileys)
+  const tag = backend ? `-${store.where.replace(/\W+/g, '-')}` : ''
+  const theirsName = store.theirs.openName
+
+  /** The raw store of the place's current owner (ours or theirs), no cache in between. */
+  const rawGet = async (d, type, id) => {
+    const r = await d.state.keys.get(type, [String(id)])
+    if (!Object.prototype.hasOwnProperty.call(r, String(id)) && store.omitsMissing(d)) return null
+    return r[String(id)]
+  }
+
+  async function expectPreKeyGone(d, id) {
+    expect(await rawGet(d, 'pre-key', id)).toBeNull()
+    expect(await store.keyStored(d, 'pre-key', id)).toBe(false)
+  }
+
   // The device helper is ESM (the demo imports it too) and line-agnostic.
   let SignalServer, SignalDevice, Conversation, lineOf
   beforeAll(async () => {
     ;({ SignalServer, SignalDevice, Conversation, lineOf } = await loadDevices())
   })
 
-  const OURS = { openName: 'ours', open: (folder) => oursOpen(folder) }
-  const THEIRS = { openName: "Baileys' helper", open: (folder) => baileys.useMultiFileAuthState(folder) }
+  const OURS = store.ours
+  const THEIRS = store.theirs
 
   const roots = []
-  function tmpDir(tag) {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), `ban-e2e-${line}-${tag}-`))
+  function tmpDir(dirTag) {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `ban-e2e-${line}${tag}-${dirTag}-`))
     roots.push(d)
     return d
   }
   const totals = {}
-  afterAll(() => {
+  afterAll(async () => {
+    if (store.closeAll) await store.closeAll()
     for (const d of roots) fs.rmSync(d, { recursive: true, force: true })
     const lines = Object.entries(totals).map(([name, c]) => `  ${name}: ${JSON.stringify(c)}`)
-    console.log(`signal e2e ${line}: messages decrypted to their plaintext\n${lines.join('\n')}`)
+    console.log(`signal e2e ${line}${backend ? ` (${store.where})` : ''}: messages decrypted to their plaintext\n${lines.join('\n')}`)
   })
 
   function setup(tag) {
     const root = tmpDir(tag)
     const server = new SignalServer(baileys)
     const device = (who, impl) =>
-      new SignalDevice(baileys, server, { ...people[who], folder: path.join(root, who), ...impl }).boot()
+      new SignalDevice(baileys, server, { ...people[who], folder: store.place(root, who), ...impl }).boot()
     return { root, server, device }
   }
   /** A new server, a conversation, and devices A and B (on `implA` / `implB`), both registered. */
@@ -179,24 +225,23 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     }
 
     expect(server.usyncQueries).toBe(usyncQueries)
-    expect(fs.existsSync(path.join(A.folder, LOCK))).toBe(true)
+    expect(fs.existsSync(store.lockFile(A.folder))).toBe(true)
     expect(chat.counts).toEqual({ pkmsg: 4, msg: 32, skmsg: 8, total: 44, skdm: 1 })
     totals['both on ours'] = chat.counts
   })
 
-  test('the conversation really lives in the folder: without B\'s session file, A\'s next message fails', async () => {
+  test(`the conversation really lives in the ${store.where}: without B's session ${backend ? 'row' : 'file'}, A's next message fails`, async () => {
     const { chat, A, B } = await registeredPair('control', OURS, OURS)
     expect(await chat.send(A, B, 'hello')).toBe('pkmsg')
     expect(await chat.send(B, A, 'hi')).toBe('msg')
-    const file = path.join(B.folder, `session-${B.sessionAddressOf(A)}.json`)
-    expect(fs.existsSync(file)).toBe(true)
-    fs.rmSync(file)
+    expect(await store.keyStored(B, 'session', B.sessionAddressOf(A))).toBe(true)
+    await store.removeKey(B, 'session', B.sessionAddressOf(A))
     await B.restart()
     await expect(chat.send(A, B, 'lost')).rejects.toThrow(/session/i)
     expect(chat.counts.total).toBe(2)
   })
 
-  test("mixed: A on Baileys' own helper, B on ours; then A's Baileys-born folder moves to ours", async () => {
+  test(`mixed: A on ${backend ? theirsName : "Baileys' own helper"}, B on ours; then A's ${backend ? `${store.where}, written by it,` : 'Baileys-born folder'} moves to ours`, async () => {
     const { server, chat, A, B } = await registeredPair('mixed', THEIRS, OURS)
     const bIdentity = identityOf(B)
 
@@ -214,8 +259,8 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     expect(await chat.send(A, B, 'after restart')).toBe('msg')
     expect(await chat.send(B, A, 'after restart, back')).toBe('msg')
     expect(await chat.sendGroup(A, GROUP, [B], 'mixed group 2')).toEqual([['skmsg']])
-    expect(fs.existsSync(path.join(A.folder, LOCK))).toBe(false) // Baileys' helper takes no lock
-    expect(fs.existsSync(path.join(B.folder, LOCK))).toBe(true)
+    expect(fs.existsSync(store.lockFile(A.folder))).toBe(false) // Baileys' helper takes no lock
+    expect(fs.existsSync(store.lockFile(B.folder))).toBe(true)
 
     // A's folder, written only by Baileys' helper so far, now opened by ours.
     const aIdentity = identityOf(A)
@@ -228,10 +273,10 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     expect(await chat.sendGroup(A, GROUP, [B], 'mixed group 3')).toEqual([['skmsg']])
 
     expect(chat.counts).toEqual({ pkmsg: 1, msg: 6, skmsg: 3, total: 10, skdm: 1 })
-    totals["A on Baileys' helper, B on ours"] = chat.counts
+    totals[`A on ${theirsName}, B on ours`] = chat.counts
   })
 
-  test("switching: folders written by ours opened by Baileys' helper mid-conversation, and back", async () => {
+  test(`switching: ${store.where}s written by ours opened by ${theirsName} mid-conversation, and back`, async () => {
     const { server, device, chat, A, B } = await registeredPair('switch', OURS, OURS)
     const bIdentity = identityOf(B)
 
@@ -277,8 +322,8 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     expect(await chat.sendGroup(A, GROUP, [B, C], 'group, everyone')).toEqual([['skmsg'], ['skmsg']])
 
     expect(chat.counts).toEqual({ pkmsg: 4, msg: 9, skmsg: 6, total: 19, skdm: 2 })
-    totals["ours ⇄ Baileys' helper"] = chat.counts
+    totals[`ours ⇄ ${theirsName}`] = chat.counts
   })
 }
 
-module.exports = { defineSignalTests }
+module.exports = { defineSignalTests, folderBackend }
