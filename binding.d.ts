@@ -86,6 +86,8 @@ export declare function initAuthCreds(flavor?: unknown | undefined | null): unkn
  */
 export declare function inspectFolder(folder: unknown, options?: unknown | undefined | null): unknown
 
+export declare function inspectSqlite(dbPath: unknown, options?: unknown | undefined | null): unknown
+
 /** `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`. */
 export declare function openAuthState(folder: unknown, options?: unknown | undefined | null): unknown
 

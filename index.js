@@ -152,4 +152,6 @@ module.exports = {
   withListing: migrate.withListing,
   migrateAuthState: migrate.migrateAuthState,
   migrateAuthFolders: migrate.migrateAuthFolders,
+  migrateAuthStores: migrate.migrateAuthStores,
+  inspectSqlite: binding.inspectSqlite,
 }

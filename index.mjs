@@ -23,5 +23,7 @@ export const {
   withListing,
   migrateAuthState,
   migrateAuthFolders,
+  migrateAuthStores,
+  inspectSqlite,
 } = native
 export default native

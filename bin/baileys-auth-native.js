@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 'use strict'
-// The command line: `baileys-auth-native <stats|verify|migrate> <folder…>`.
-// Arguments are parsed with Node's own `util.parseArgs`; the work is done by
-// the package's exports (inspectFolder and migrateAuthFolders, native
-// underneath). This file only formats.
+// The command line: `baileys-auth-native <stats|verify|migrate> <store…>`,
+// where a store is a folder or a SQLite file (`*.db`, `*.sqlite`,
+// `sqlite:PATH`). Arguments are parsed with Node's own `util.parseArgs`; the
+// work is done by the package's exports (inspectFolder, inspectSqlite and
+// migrateAuthStores, native underneath). This file only formats.
 
-const path = require('node:path')
 const { parseArgs } = require('node:util')
 
 const lib = require('../index.js')
+const { parseStoreSpec, describeStore } = require('../lib/stores.js')
 
 const NAME = 'baileys-auth-native'
 /** Folders with more key files than this get a progress bar on a terminal. */
@@ -17,9 +18,11 @@ const PROGRESS_THRESHOLD = 2000
 const EXIT = { ok: 0, problems: 1, usage: 2, failed: 3 }
 
 const HELP = {
-  main: `Usage: ${NAME} <command> [options] <folder…>
+  main: `Usage: ${NAME} <command> [options] <store…>
 
-Look after a Baileys auth folder (the one useMultiFileAuthState keeps).
+Look after a Baileys auth store: a folder (the one useMultiFileAuthState
+keeps) or a SQLite file (useSqliteAuthState's: a path ending in .db, .sqlite
+or .sqlite3, or any path as sqlite:PATH).
 
 Commands:
   stats <folder>           what is in the folder: registered or not, the account,
@@ -27,8 +30,8 @@ Commands:
                            stale temporary files
   verify <folder>          read every file back; list torn, corrupt, unknown and
                            mis-named files; exit 1 when any is found
-  migrate <from> <to>      copy credentials and every key to another folder and
-                           check the copy
+  migrate <from> <to>      copy credentials and every key to another store
+                           (folder or SQLite file, either way) and check the copy
 
 Options for every command:
   --json                   machine-readable output on stdout
@@ -78,10 +81,11 @@ Options:
   migrate: `Usage: ${NAME} migrate [options] <from> <to>
 
 Copies the credentials and every key of the ten key types from one auth
-folder to another (created when missing), then reads the copy back and
+store to another (created when missing): folder to folder, folder to SQLite
+file (auth.db), file to folder or file to file. Then reads the copy back and
 compares every id and value with the source. Keys are copied first and
 creds.json last: an interrupted copy into a new folder leaves no creds.json
-there. The files of <to> are byte for byte those of <from>. Unreadable key
+there. What <to> stores is byte for byte what <from> held. Unreadable key
 files of <from> are skipped (and moved aside there, as any read does; run
 verify first to see them).
 
@@ -95,7 +99,8 @@ Options:
   --progress               always show the progress bar on stderr (by default
                            only on a terminal, for over ${PROGRESS_THRESHOLD.toLocaleString("en-US")} keys)
   --batch-size <n>         keys per write batch (default 256)
-  --fsync                  fsync every file written (slower, durable at once)
+  --fsync                  durable at once: fsync every file written (a folder);
+                           a SQLite file is durable by default
   --flavor v6|v7|any       read as that Baileys line does (default any)
   --json                   print the summary as JSON
   -h, --help               this help
@@ -254,23 +259,64 @@ function flavorOf(values) {
   return f
 }
 
-async function stats(folder, values) {
-  const r = await lib.inspectFolder(folder, { flavor: flavorOf(values) })
+async function stats(store, values) {
+  const spec = parseStoreSpec(store)
+  if (spec.kind === 'sqlite') {
+    const r = await lib.inspectSqlite(spec.path, { flavor: flavorOf(values) })
+    return { output: values.json ? r : formatSqliteStats(r), code: EXIT.ok }
+  }
+  const r = await lib.inspectFolder(store, { flavor: flavorOf(values) })
   return { output: values.json ? r : formatStats(r), code: EXIT.ok }
 }
 
-async function verify(folder, values) {
-  const r = await lib.inspectFolder(folder, { verify: true, fix: Boolean(values.fix), flavor: flavorOf(values) })
+async function verify(store, values) {
+  const spec = parseStoreSpec(store)
+  if (spec.kind === 'sqlite') {
+    if (values.fix) throw new UsageError('--fix is for folders: a SQLite store keeps a value it cannot decode aside by itself, the first time it is read')
+    const r = await lib.inspectSqlite(spec.path, { verify: true, flavor: flavorOf(values) })
+    return { output: values.json ? r : formatSqliteVerify(r), code: r.findings.length > 0 ? EXIT.problems : EXIT.ok }
+  }
+  const r = await lib.inspectFolder(store, { verify: true, fix: Boolean(values.fix), flavor: flavorOf(values) })
   return { output: values.json ? r : formatVerify(r, values.fix), code: r.findings.length > 0 ? EXIT.problems : EXIT.ok }
 }
 
-async function exists(folder) {
-  try {
-    return await lib.inspectFolder(folder)
-  } catch (err) {
-    if (err && err.code === 'ENOENT') return null
-    throw err
+function formatSqliteStats(r) {
+  const out = []
+  const keys = Object.values(r.byType).reduce((n, s) => n + s.keys, 0)
+  const keyBytes = Object.values(r.byType).reduce((n, s) => n + s.bytes, 0)
+  out.push(`file          ${r.file}`)
+  out.push(`credentials   ${sqliteCredsLine(r)}`)
+  out.push(`keys          ${int(keys)} (${bytes(keyBytes)} of values)`)
+  const types = Object.keys(r.byType)
+  if (types.length > 0) {
+    const rows = [['type', 'keys', 'bytes'], ...types.map((t) => [t, int(r.byType[t].keys), bytes(r.byType[t].bytes)])]
+    for (const line of table(rows, ['l', 'r', 'r'])) out.push(`  ${line}`)
   }
+  out.push(`on disk       ${bytes(r.fileBytes)} (database, WAL and shared memory)`)
+  out.push(`kept aside    ${r.quarantined}${r.quarantined ? ' (values that could not be decoded, kept in the quarantine table)' : ''}`)
+  return out.join('\n')
+}
+
+function sqliteCredsLine(r) {
+  if (!r.hasCreds) return 'none (a new session would start here)'
+  if (r.registered === null) return 'present but unreadable'
+  if (r.registered) return `registered${r.accountId ? ` as ${r.accountId}` : ''}`
+  return `present, not registered${r.accountId ? ` (account ${r.accountId})` : ' (not paired yet)'}`
+}
+
+function formatSqliteVerify(r) {
+  const out = [`checked the database and ${int(r.verified)} values in ${r.file}`]
+  if (r.findings.length > 0) {
+    const rows = r.findings.map((f) => [f.problem, f.type === null ? (f.problem === 'creds' ? 'creds' : '(file)') : `${f.type} ${f.id}`, f.detail])
+    out.push(...table(rows, ['l', 'l', 'l']).map((l) => `  ${l}`))
+    out.push(`${r.findings.length} problem${r.findings.length === 1 ? '' : 's'} found`)
+  } else out.push('integrity check ok; no problems found')
+  return out.join('\n')
+}
+
+/** What a store holds, or `null` when it does not exist. */
+async function exists(store) {
+  return describeStore(store)
 }
 
 async function migrate(from, to, values) {
@@ -280,17 +326,19 @@ async function migrate(from, to, values) {
     batchSize = Number(values['batch-size'])
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a positive integer')
   }
-  if (path.resolve(from) === path.resolve(to)) throw new UsageError('<from> and <to> are the same folder')
-  const source = await lib.inspectFolder(from, { flavor })
-  if (!source.hasCreds) throw Object.assign(new Error(`${from} has no creds.json: nothing to migrate`), { code: 'ENOCREDS' })
+  if (parseStoreSpec(from).label === parseStoreSpec(to).label) throw new UsageError('<from> and <to> are the same store')
+  const source = await describeStore(from, { flavor })
+  if (source === null) throw Object.assign(new Error(`${from} does not exist`), { code: 'ENOENT' })
+  if (!source.hasCreds) throw Object.assign(new Error(`${from} has no ${source.kind === 'folder' ? 'creds.json' : 'credentials'}: nothing to migrate`), { code: 'ENOCREDS' })
   const dest = await exists(to)
-  const holdsData = dest && (dest.hasCreds || Object.values(dest.byType).some((s) => s.files > 0))
+  const holdsData = dest && (dest.hasCreds || Object.values(dest.byType).some((n) => n > 0))
   if (holdsData && !values.force) {
-    throw Object.assign(new Error(`${to} already holds auth data (${dest.hasCreds ? 'creds.json' : 'key files'}); use --force to replace it (its key files are deleted first)`), {
+    const what = dest.hasCreds ? (dest.kind === 'folder' ? 'creds.json' : 'credentials') : 'keys'
+    throw Object.assign(new Error(`${to} already holds auth data (${what}); use --force to replace it (its keys are deleted first)`), {
       code: 'EEXIST',
     })
   }
-  const expected = lib.KEY_TYPES.reduce((n, t) => n + (source.byType[t]?.files ?? 0), 0)
+  const expected = lib.KEY_TYPES.reduce((n, t) => n + (source.byType[t] ?? 0), 0)
   const verifyCopy = !values['no-verify']
   const show = Boolean(values.progress) || (Boolean(process.stderr.isTTY) && expected > PROGRESS_THRESHOLD)
   const bar = show ? progressBar(process.stderr) : null
@@ -307,11 +355,11 @@ async function migrate(from, to, values) {
   if (bar) bar.update('copying', 0, expected)
   let summary
   try {
-    summary = await lib.migrateAuthFolders(from, to, {
+    summary = await lib.migrateAuthStores(from, to, {
       verify: verifyCopy,
       batchSize,
       flavor,
-      fsync: Boolean(values.fsync),
+      fsync: values.fsync ? true : undefined,
       clear: Boolean(holdsData),
       onProgress,
     })
@@ -373,7 +421,7 @@ async function main(argv) {
     const wrong = Object.keys(values).filter((k) => !ALLOWED[command].includes(k))
     if (wrong.length) throw new UsageError(`${command} does not take --${wrong.join(', --')}`)
     if (args.length !== ARITY[command]) {
-      throw new UsageError(`${command} takes ${ARITY[command] === 1 ? 'one folder' : 'two folders (<from> <to>)'}, got ${args.length}`)
+      throw new UsageError(`${command} takes ${ARITY[command] === 1 ? 'one store (a folder or a SQLite file)' : 'two stores (<from> <to>)'}, got ${args.length}`)
     }
     const run = command === 'stats' ? stats(args[0], values) : command === 'verify' ? verify(args[0], values) : migrate(args[0], args[1], values)
     const { output, code } = await run

@@ -251,46 +251,65 @@ async function* idsOf(entries) {
 const RAW_APP_STATE = Object.freeze({ Message: Object.freeze({ AppStateSyncKeyData: Object.freeze({ fromObject: (v) => v }) }) })
 
 /**
- * `migrateAuthState` between two folders of this package's format (Baileys'):
- * the source is opened without the lock (it may be in use; the copy is then
- * a snapshot), the destination with it. Values go across as the files hold
- * them, so the destination's files are byte for byte the source's (Baileys
- * is not needed). With `verify` (the default) the destination's
- * `creds.json` is read back and compared too.
+ * `migrateAuthState` between two stores of this package named by strings
+ * (`lib/stores.js`): folders in Baileys' format and SQLite files in the format
+ * of Baileys' SQLite store, in any direction. The source is opened without
+ * its lock (it may be in use; the copy is then a snapshot), the destination
+ * with it. Values go across as the source holds them (app-state keys without
+ * `fromObject`), so what the destination stores is byte for byte what the
+ * source held: folder → file → folder gives identical files. With `verify`
+ * (the default) the destination's credentials are read back and compared too.
  *
- * Refuses a source without `creds.json`. `clear: true` deletes the
- * destination's key files first. Progress events carry `expected`, the
- * number of key files of the known types in the source.
+ * Refuses a source without credentials. `clear: true` deletes the
+ * destination's keys first. Progress events carry `expected`, the number of
+ * keys of the known types in the source. `fsync` left out keeps each store's
+ * default (a folder: off; a SQLite file: on).
  */
+async function migrateAuthStores(fromSpec, toSpec, options = {}) {
+  const { parseStoreSpec, describeStore, openStore } = require('./stores.js')
+  const fromStore = parseStoreSpec(fromSpec)
+  const toStore = parseStoreSpec(toSpec)
+  const source = await describeStore(fromStore, { flavor: options.flavor })
+  if (!source || !source.hasCreds) {
+    throw Object.assign(new Error(`${fromSpec} has no credentials: nothing to migrate`), { code: 'ENOCREDS' })
+  }
+  const expected = KEY_TYPES.reduce((n, t) => n + (source.byType[t] ?? 0), 0)
+  const common = { flavor: options.flavor, proto: RAW_APP_STATE }
+  const from = await openStore(fromStore, { ...common, lock: false })
+  let to = null
+  try {
+    to = await openStore(toStore, options.fsync === undefined ? common : { ...common, fsync: options.fsync })
+    if (options.clear) await to.state.keys.clear()
+    const verify = options.verify === undefined ? true : Boolean(options.verify)
+    const onProgress = typeof options.onProgress === 'function' ? options.onProgress : null
+    const summary = await migrateAuthState({
+      from,
+      to,
+      verify,
+      batchSize: options.batchSize,
+      onProgress: onProgress && ((p) => onProgress({ ...p, expected })),
+    })
+    if (verify) {
+      // The credentials as the destination now holds them, read afresh.
+      const back = await openStore(toStore, { flavor: options.flavor, lock: false })
+      const at = firstDifference(from.state.creds, back.state.creds)
+      await back.close()
+      if (at !== null) {
+        summary.differenceCount++
+        summary.differences.unshift({ type: 'creds', id: null, problem: 'value', path: at })
+      }
+    }
+    return { from: source.label, to: toStore.label, ...summary }
+  } finally {
+    await from.close()
+    if (to) await to.close()
+  }
+}
+
+/** `migrateAuthStores` between two folders (kept for code written against 0.1). */
 async function migrateAuthFolders(fromFolder, toFolder, options = {}) {
   if (typeof fromFolder !== 'string' || typeof toFolder !== 'string') throw new TypeError('migrateAuthFolders(from, to, options?): folders must be strings')
-  const { useMultiFileAuthState } = require('../index.js')
-  const { loadCredentials } = require('./plain.js')
-  const stats = await binding.inspectFolder(fromFolder, { flavor: options.flavor })
-  if (!stats.hasCreds) throw Object.assign(new Error(`${fromFolder} has no creds.json: nothing to migrate`), { code: 'ENOCREDS' })
-  const expected = KEY_TYPES.reduce((n, t) => n + (stats.byType[t]?.files ?? 0), 0)
-  const common = { flavor: options.flavor, proto: RAW_APP_STATE }
-  const from = await useMultiFileAuthState(fromFolder, { ...common, lock: false })
-  const to = await useMultiFileAuthState(toFolder, { ...common, fsync: options.fsync })
-  if (options.clear) await to.state.keys.clear()
-  const verify = options.verify === undefined ? true : Boolean(options.verify)
-  const onProgress = typeof options.onProgress === 'function' ? options.onProgress : null
-  const summary = await migrateAuthState({
-    from,
-    to,
-    verify,
-    batchSize: options.batchSize,
-    onProgress: onProgress && ((p) => onProgress({ ...p, expected })),
-  })
-  if (verify) {
-    const back = await loadCredentials(toFolder, { flavor: options.flavor })
-    const at = firstDifference(from.state.creds, back)
-    if (at !== null) {
-      summary.differenceCount++
-      summary.differences.unshift({ type: 'creds', id: null, problem: 'value', path: at })
-    }
-  }
-  return { from: stats.folder, to: path.resolve(toFolder), ...summary }
+  return migrateAuthStores({ kind: 'folder', path: fromFolder }, { kind: 'folder', path: toFolder }, options)
 }
 
 module.exports = {
@@ -298,5 +317,6 @@ module.exports = {
   withListing,
   migrateAuthState,
   migrateAuthFolders,
+  migrateAuthStores,
   firstDifference,
 }

@@ -6,7 +6,7 @@
 //! - [`backend_store`]: the `NativeKeyStore` class over any core backend, and `openSqliteAuthState`.
 //! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
 //! - [`convert`]: JavaScript values ⇄ the core's values (the value walk and the value building).
-//! - [`folder_tools`]: `inspectFolder` (the CLI's stats and verify).
+//! - [`folder_tools`], [`sqlite_tools`]: `inspectFolder`, `inspectSqlite` (the CLI's stats and verify).
 //! - [`errors`]: core errors as JavaScript errors.
 //! - [`ffi`]: raw Node-API (checked calls, handle scopes, cached built-ins,
 //!   promises settled from the worker threads): nearly all `unsafe` code is there.
@@ -26,3 +26,4 @@ mod errors;
 mod ffi;
 mod folder_tools;
 mod plain_exports;
+mod sqlite_tools;

@@ -8,7 +8,8 @@
 //!   readers that run beside the writer;
 //! - the queues between them, which keep the order per key (`queue`);
 //! - a checkpoint thread, so that no commit waits for a checkpoint (`checkpoint`);
-//! - the owner lock on `<db>.lock` ([`lock`]).
+//! - the owner lock on `<db>.lock` ([`lock`]);
+//! - what a file holds, read-only, for the CLI's stats and verify ([`report`]).
 //!
 //! Opening the same file again in the process shares the open store (a bot
 //! opens its store again on every reconnect); the last `close()` finishes the
@@ -19,6 +20,7 @@ mod error;
 pub mod lock;
 mod queue;
 mod reader;
+pub mod report;
 pub mod schema;
 mod writer;
 

@@ -1,0 +1,87 @@
+//! `inspectSqlite(dbPath, { verify, flavor })`: what an auth database holds and
+//! what cannot be read back (the CLI's `stats` and `verify` of a SQLite file),
+//! read-only and off the JavaScript thread.
+
+use std::path::Path;
+
+use baileys_auth_core::auth_store::pool;
+use baileys_auth_core::backend::BackendError;
+use baileys_auth_core::backends::sqlite::report::{report, SqliteReport};
+use baileys_auth_core::codec::{Object, Value};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::auth_state::{flavor_arg, promise_or_rejection, settle_with};
+use crate::convert::value_to_js::to_js;
+use crate::ffi::js::{Js, JsErr, Type};
+use crate::ffi::settle;
+
+#[napi(js_name = "inspectSqlite", catch_unwind)]
+pub fn inspect_sqlite<'a>(env: &'a Env, db_path: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let path = db_path.value().value;
+    if js.type_of(path)? != Type::String {
+      return Err(JsErr::Type("The \"dbPath\" argument must be of type string".into()));
+    }
+    let path = js.utf8_lossy(path)?;
+    let (mut verify, mut flavor) = (false, Default::default());
+    if let Some(opts) = options.map(|o| o.value().value) {
+      if js.type_of(opts)? == Type::Object {
+        verify = js.truthy(js.get_named(opts, c"verify")?)?;
+        flavor = flavor_arg(js, Some(js.get_named(opts, c"flavor")?))?;
+      }
+    }
+    let (pending, promise) = settle::begin(js)?;
+    let done = settle_with(pending, |js: &Js, r: SqliteReport| to_js(js, &report_value(&r)));
+    let pool = match pool() {
+      Ok(p) => p,
+      Err(e) => {
+        done(Err(BackendError::internal(e.to_string())));
+        return Ok(promise);
+      }
+    };
+    pool.submit(0, move || {
+      let result = std::panic::catch_unwind(|| report(Path::new(&path), verify, flavor))
+        .unwrap_or_else(|_| Err(BackendError::internal("inspecting the database panicked")));
+      done(result)
+    });
+    Ok(promise)
+  })
+}
+
+fn opt_str(s: Option<&str>) -> Value {
+  s.map(Value::str).unwrap_or(Value::Null)
+}
+
+fn report_value(r: &SqliteReport) -> Value {
+  let mut o = Object::new();
+  o.push("file", Value::str(&r.path.to_string_lossy()));
+  o.push("hasCreds", Value::Bool(r.has_creds));
+  o.push("registered", r.registered.map(Value::Bool).unwrap_or(Value::Null));
+  o.push("accountId", opt_str(r.account_id.as_deref()));
+  let mut by_type = Object::new();
+  for (t, c) in &r.by_type {
+    let mut e = Object::new();
+    e.push("keys", Value::Number(c.keys as f64));
+    e.push("bytes", Value::Number(c.bytes as f64));
+    by_type.push(t.as_str(), Value::Object(e));
+  }
+  o.push("byType", Value::Object(by_type));
+  o.push("fileBytes", Value::Number(r.file_bytes as f64));
+  o.push("quarantined", Value::Number(r.quarantined as f64));
+  o.push("verified", Value::Number(r.verified as f64));
+  let findings = r
+    .findings
+    .iter()
+    .map(|f| {
+      let mut e = Object::new();
+      e.push("type", opt_str(f.key_type.as_deref()));
+      e.push("id", opt_str(f.id.as_deref()));
+      e.push("problem", Value::str(f.problem));
+      e.push("detail", Value::str(&f.detail));
+      Value::Object(e)
+    })
+    .collect();
+  o.push("findings", Value::Array(findings));
+  Value::Object(o)
+}
