@@ -43,6 +43,13 @@ export declare class NativeKeyStore {
   /** `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`). */
   get(keyType: unknown, ids: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
   /**
+   * The values of `ids` as an array in the order of `ids` (`null` for a
+   * missing one), for `list()`: an object keyed by id cannot hold an own
+   * `__proto__` value, which `get` (as Baileys' `data[id] = value`) turns
+   * into the result's prototype.
+   */
+  readIds(keyType: unknown, ids: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
+  /**
    * `keys.set(data)`: truthy values written, falsy ones deleted, the whole
    * call in one transaction where the backend has them.
    */

@@ -104,10 +104,11 @@ async function* pagedIds(store, type) {
 async function* pagedEntries(store, type, appStateClass, logger) {
   for (let after = null; ; ) {
     const ids = await store.listIds(type, after, LIST_PAGE)
-    const values = await store.get(type, ids, appStateClass, logger)
-    for (const id of ids) {
+    // An array in the order of `ids` (an object keyed by id could not hold `__proto__`).
+    const values = await store.readIds(type, ids, appStateClass, logger)
+    for (let i = 0; i < ids.length; i++) {
       // A key deleted since the listing is skipped.
-      if (values[id] !== null) yield [id, values[id]]
+      if (values[i] !== null) yield [ids[i], values[i]]
     }
     if (ids.length < LIST_PAGE) return
     after = ids[ids.length - 1]

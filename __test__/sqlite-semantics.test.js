@@ -160,15 +160,11 @@ test('list and listIds page through a type in id order; clear empties every type
   expect(again.state.creds.me).toEqual({ id: '5511987654321:12@s.whatsapp.net' })
 })
 
-// KNOWN BUG (found by sqlite-differential.test.js; in index.js, `pagedEntries`,
-// which other engineers own): `list()` of the SQLite store reads each page
-// through `store.get`, whose answer is an object keyed by id, and takes
-// `values[id]`. For the id `__proto__` that is the object's prototype:
-// `data['__proto__'] = 1` (assignment, as Baileys' `get` does) is ignored for
-// a primitive, so `list()` yields `['__proto__', Object.prototype]` instead of
-// `['__proto__', 1]`. The folder store's `list()` (an array per page) is right.
-// Expected to fail until fixed.
-test('KNOWN BUG: list() yields the stored value for an id "__proto__" holding a primitive (number, string, boolean)', async () => {
+// Found by sqlite-differential.test.js (fixed: list() now reads each page as
+// an array): an answer keyed by id cannot hold an own `__proto__` value,
+// since `data['__proto__'] = 1` (assignment, as Baileys' `get` does) sets the
+// prototype, and is ignored for a primitive.
+test('list() yields the stored value for an id "__proto__" holding a primitive (number, string, boolean)', async () => {
   const s = await open(newDb('list-proto'))
   const data = {}
   for (const [type, value] of [['n', 1], ['s', 'text'], ['b', true], ['o', { a: 1 }]]) {

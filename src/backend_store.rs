@@ -14,7 +14,7 @@ use baileys_auth_core::keystore::{KeyChange, KeyStore};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{get_result, ids_arg, parse_options, promise_or_rejection, settle_with, ReadCall};
+use crate::auth_state::{get_result, ids_arg, parse_options, promise_or_rejection, settle_with, ReadCall, ReadsSink};
 use crate::convert::js_to_value::Walker;
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
@@ -100,18 +100,36 @@ impl NativeKeyStore {
       let (id_keys, ids) = ids_arg(js, ids.value().value)?;
       let reads: ReadCall<BackendError> =
         ReadCall::begin(js, &key_type, app_state_class, logger, move |js, convert, reads| get_result(js, convert, &id_keys, reads))?;
-      let done = reads.done;
-      store.get(
-        &key_type,
-        ids,
-        reads.plain,
-        Box::new(move |r| {
-          done(match r {
-            Ok(reads) => reads.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-          })
-        }),
-      );
+      store.get(&key_type, ids, reads.plain, all_or_error(reads.done));
+      Ok(reads.promise)
+    })
+  }
+
+  /// The values of `ids` as an array in the order of `ids` (`null` for a
+  /// missing one), for `list()`: an object keyed by id cannot hold an own
+  /// `__proto__` value, which `get` (as Baileys' `data[id] = value`) turns
+  /// into the result's prototype.
+  #[napi(js_name = "readIds", catch_unwind)]
+  pub fn read_ids<'a>(
+    &self,
+    env: &'a Env,
+    key_type: Unknown<'a>,
+    ids: Unknown<'a>,
+    app_state_class: Option<Unknown<'a>>,
+    logger: Option<Unknown<'a>>,
+  ) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
+      let (_, ids) = ids_arg(js, ids.value().value)?;
+      let reads: ReadCall<BackendError> = ReadCall::begin(js, &key_type, app_state_class, logger, |js, convert, reads| {
+        let out = js.array(reads.len())?;
+        for (i, read) in reads.iter().enumerate() {
+          js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
+        }
+        Ok(out)
+      })?;
+      store.get(&key_type, ids, reads.plain, all_or_error(reads.done));
       Ok(reads.promise)
     })
   }
@@ -196,6 +214,17 @@ impl NativeKeyStore {
       Ok(promise)
     })
   }
+}
+
+/// The keystore's answer to a read (all reads, or one error for the call) as
+/// the per-read outcomes the shared settling takes.
+fn all_or_error(done: ReadsSink<BackendError>) -> baileys_auth_core::keystore::ReadsDone {
+  Box::new(move |r| {
+    done(match r {
+      Ok(reads) => reads.into_iter().map(Ok).collect(),
+      Err(e) => vec![Err(e)],
+    })
+  })
 }
 
 /// Baileys' `set(data)` as changes: truthy values walked (all before anything
