@@ -113,7 +113,9 @@ pub fn report(path: &Path, verify: bool, flavor: Flavor) -> BackendResult<Sqlite
         out.verified += 1;
         match codec::parse_file(bytes, flavor) {
           Ok(_) => {}
-          Err(ParseError::Revive(e)) => out.findings.push(Finding { key_type: Some(t), id: Some(id), problem: "revive", detail: e.to_string() }),
+          Err(ParseError::Revive(e)) => {
+            out.findings.push(Finding { key_type: Some(t), id: Some(id), problem: "revive", detail: e.to_string() })
+          }
           Err(e) => out.findings.push(Finding { key_type: Some(t), id: Some(id), problem: "corrupt", detail: e.to_string() }),
         }
       }
