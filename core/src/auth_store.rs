@@ -255,7 +255,7 @@ pub fn key_name_for_write(key_type: &str, id: &str) -> Result<String, StoreError
 /// over (a big folder's `readdir` takes milliseconds and nothing should wait
 /// for it): removes the temporary files killed processes left, once per
 /// folder and process.
-fn after_open(folder: Arc<Folder>) {
+pub(crate) fn after_open(folder: Arc<Folder>) {
   static CLEANED: OnceLock<parking_lot::Mutex<HashSet<PathBuf>>> = OnceLock::new();
   let clean = CLEANED.get_or_init(Default::default).lock().insert(folder.path.clone());
   if !clean {
@@ -268,7 +268,7 @@ fn after_open(folder: Arc<Folder>) {
 
 /// Every name in the folder (one `readdir`; names that are not UTF-8 cannot be
 /// Baileys' files and are skipped).
-fn read_dir_names(folder: &Folder) -> Result<Vec<String>, StoreError> {
+pub(crate) fn read_dir_names(folder: &Folder) -> Result<Vec<String>, StoreError> {
   let entries = std::fs::read_dir(&folder.path).map_err(|e| StoreError::io("scandir", &folder.path, e))?;
   let mut names = Vec::new();
   for entry in entries {

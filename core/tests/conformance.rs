@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baileys_auth_core::backend::{Backend, ErrorKind, KeyWrite};
+use baileys_auth_core::backends::folder;
 use baileys_auth_core::backends::sqlite::{self, SqliteOptions};
+use baileys_auth_core::listing;
+use baileys_auth_core::naming::key_file_name;
+use baileys_auth_core::store::OpenOptions;
 
 /// Ids of the kinds Baileys uses, and some that are awkward for one backend
 /// or another (separators, non-ASCII, spaces); no NUL and nothing longer than
@@ -40,7 +44,9 @@ fn list_all(b: &dyn Backend, key_type: &str, page: usize) -> Vec<String> {
 
 /// `open` opens the same store each time it is called; the store is empty
 /// at the first call.
-pub fn conformance(open: &mut dyn FnMut() -> Box<dyn Backend>) {
+/// `listed(type, id)`: the id `list_ids` gives back for a key stored under
+/// `id` (the id itself, except where a backend's naming is lossy: a folder).
+pub fn conformance(open: &mut dyn FnMut() -> Box<dyn Backend>, listed: &dyn Fn(&str, &str) -> String) {
   let b = open();
   let b = b.as_ref();
 
@@ -94,7 +100,7 @@ pub fn conformance(open: &mut dyn FnMut() -> Box<dyn Backend>) {
   c.wait().unwrap();
 
   // Listing: every id once, ascending by bytes, in pages of any size.
-  let mut want: Vec<String> = IDS.iter().filter(|id| **id != "812").map(|s| s.to_string()).collect();
+  let mut want: Vec<String> = IDS.iter().filter(|id| **id != "812").map(|id| listed("sender-key", id)).collect();
   want.sort();
   for page in [1, 2, 3, 100] {
     assert_eq!(list_all(b, "sender-key", page), want, "page size {page}");
@@ -146,7 +152,22 @@ fn sqlite_backend_conforms() {
     let dir = temp_dir("sqlite");
     let db = dir.join("auth.db");
     let options = SqliteOptions { fsync, ..SqliteOptions::default() };
-    conformance(&mut || Box::new(sqlite::open(&db, &options).unwrap()));
+    conformance(&mut || Box::new(sqlite::open(&db, &options).unwrap()), &|_, id| id.to_owned());
+    std::fs::remove_dir_all(&dir).unwrap();
+  }
+}
+
+#[test]
+fn folder_backend_conforms() {
+  for fsync in [false, true] {
+    let dir = temp_dir("folder");
+    let auth = dir.join("auth");
+    let display = auth.to_string_lossy().into_owned();
+    let options = OpenOptions { fsync, ..OpenOptions::default() };
+    // A folder names keys by file name (`fixFileName`), which listing undoes
+    // as far as it can.
+    let listed = |t: &str, id: &str| listing::id_of(&key_file_name(t, id).unwrap(), t).unwrap();
+    conformance(&mut || Box::new(folder::open(&display, options).unwrap()), &listed);
     std::fs::remove_dir_all(&dir).unwrap();
   }
 }

@@ -1,5 +1,9 @@
 //! Storage backends behind [`crate::backend::Backend`].
 //!
-//! - [`sqlite`]: one database file in the format of Baileys' own SQLite store.
+//! - [`folder`]: `creds.json` and a file per key, in the format of Baileys' own
+//!   `useMultiFileAuthState` (atomic per file);
+//! - [`sqlite`]: one database file in the format of Baileys' own SQLite store
+//!   (atomic per call).
 
+pub mod folder;
 pub mod sqlite;
