@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::error::sql_error;
 use crate::backend::{BackendError, BackendResult, ErrorKind};
@@ -108,6 +108,7 @@ pub fn inspect_file(path: &Path) -> BackendResult<Found> {
   }
   file.read_exact(&mut header).map_err(|e| io_error("read", path, e))?;
   check_header(&header).map_err(|why| corrupt(path, why))?;
+  check_length(&header, meta.len(), leftover(&sidecar(path, "-wal"))).map_err(|why| corrupt(path, why))?;
   Ok(Found::Database)
 }
 
@@ -127,6 +128,25 @@ fn check_header(h: &[u8; 100]) -> Result<(), &'static str> {
   }
   if h[21] != 64 || h[22] != 32 || h[23] != 32 {
     return Err("damaged header: payload fractions");
+  }
+  Ok(())
+}
+
+/// A file cut short: SQLite writes whole pages, so a length that is not a
+/// multiple of the page size is a truncated file (SQLite itself would read the
+/// missing tail as zeros and lose what was there without a word). Without a
+/// WAL beside it, the header's page count, when valid, must fit in the file too.
+fn check_length(h: &[u8; 100], len: u64, has_wal: bool) -> Result<(), &'static str> {
+  let page_size = u64::from(u16::from_be_bytes([h[16], h[17]]));
+  let page_size = if page_size == 1 { 65536 } else { page_size };
+  if len % page_size != 0 {
+    return Err("truncated: its length is not a whole number of pages");
+  }
+  let change_counter = u32::from_be_bytes([h[24], h[25], h[26], h[27]]);
+  let valid_for = u32::from_be_bytes([h[92], h[93], h[94], h[95]]);
+  let pages = u64::from(u32::from_be_bytes([h[28], h[29], h[30], h[31]]));
+  if !has_wal && pages > 0 && change_counter == valid_for && pages * page_size > len {
+    return Err("truncated: shorter than the page count in its header");
   }
   Ok(())
 }
@@ -202,7 +222,28 @@ fn verify(conn: &Connection, path: &Path, deep: bool) -> BackendResult<()> {
   check_columns(conn, path, "creds", &[("key", "TEXT", false, 1), ("value", "TEXT", true, 0)]).map_err(read_err)??;
   check_columns(conn, path, "signal_keys", &[("type", "TEXT", true, 1), ("id", "TEXT", true, 2), ("value", "TEXT", true, 0)])
     .map_err(read_err)??;
-  Ok(())
+  check_creds_row(conn, path).map_err(read_err)?
+}
+
+/// Credentials that cannot be read are refused here, before the open changes
+/// anything (such as switching a rollback-journal file to WAL): never a
+/// silent new session over them, and never a changed file. (The keystore
+/// reads them again with the caller's flavor; this is the check every line
+/// agrees on: JSON that is an object.)
+fn check_creds_row(conn: &Connection, path: &Path) -> rusqlite::Result<BackendResult<()>> {
+  let has_table: Option<i64> =
+    conn.query_row("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'creds'", [], |r| r.get(0)).optional()?;
+  if has_table.is_none() {
+    return Ok(Ok(()));
+  }
+  let row: Option<Vec<u8>> =
+    conn.query_row("SELECT CAST(value AS BLOB) FROM creds WHERE key = '__creds__'", [], |r| r.get(0)).optional()?;
+  let Some(bytes) = row else { return Ok(Ok(())) };
+  Ok(match crate::codec::parse_file(&bytes, crate::codec::Flavor::Any) {
+    Ok(crate::codec::Value::Object(_)) => Ok(()),
+    Ok(_) => Err(corrupt(path, "its credentials are JSON that is not an object")),
+    Err(e) => Err(corrupt(path, &format!("its credentials cannot be read: {e}"))),
+  })
 }
 
 fn header_fields(conn: &Connection) -> rusqlite::Result<(i32, i32)> {
