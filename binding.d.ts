@@ -61,6 +61,22 @@ export declare class NativeKeyStore {
    * `null` for the first page): `Promise<string[]>` of at most `limit`.
    */
   listIds(keyType: unknown, after: unknown, limit: unknown): unknown
+  /**
+   * Copies one page of a type to `dest` as bytes (see
+   * `baileys_auth_core::migrate::copy_page`): `Promise<{ copied, next }>`,
+   * `next` the `after` of the next page or `null` at the end.
+   */
+  copyPageTo(dest: NativeKeyStore, keyType: unknown, after: unknown, limit: unknown): unknown
+  /**
+   * Compares one page of a type with `dest` as bytes: `Promise<{ checked,
+   * next, differences: [{ id, problem: 'missing' | 'value' }] }>`.
+   */
+  comparePageWith(dest: NativeKeyStore, keyType: unknown, after: unknown, limit: unknown): unknown
+  /**
+   * Copies the credentials to `dest` as bytes; `Promise<boolean>`: whether
+   * they read back equal (always `true` without `verify`).
+   */
+  copyCredsTo(dest: NativeKeyStore, verify: unknown): unknown
   /** Removes every key; the credentials stay. */
   clear(): unknown
   /**
@@ -97,6 +113,14 @@ export declare function inspectSqlite(dbPath: unknown, options?: unknown | undef
 
 /** `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`. */
 export declare function openAuthState(folder: unknown, options?: unknown | undefined | null): unknown
+
+/**
+ * `openFolderStore(folder, options)` → `Promise<{ store, creds, created }>`:
+ * a folder through the core's folder backend, as a `NativeKeyStore`. Used to
+ * copy between stores as bytes (`copyPageTo`); bots use
+ * `useMultiFileAuthState`, whose own path is tuned for folders.
+ */
+export declare function openFolderStore(folder: unknown, options?: unknown | undefined | null): unknown
 
 /**
  * `openSqliteAuthState(dbPath, options)` → `Promise<{ store, creds, created }>`.

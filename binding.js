@@ -843,6 +843,7 @@ module.exports.initAuthCreds = nativeBinding.initAuthCreds
 module.exports.inspectFolder = nativeBinding.inspectFolder
 module.exports.inspectSqlite = nativeBinding.inspectSqlite
 module.exports.openAuthState = nativeBinding.openAuthState
+module.exports.openFolderStore = nativeBinding.openFolderStore
 module.exports.openSqliteAuthState = nativeBinding.openSqliteAuthState
 module.exports.plainListKeyFiles = nativeBinding.plainListKeyFiles
 module.exports.plainLoadCreds = nativeBinding.plainLoadCreds

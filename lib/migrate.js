@@ -251,14 +251,15 @@ async function* idsOf(entries) {
 const RAW_APP_STATE = Object.freeze({ Message: Object.freeze({ AppStateSyncKeyData: Object.freeze({ fromObject: (v) => v }) }) })
 
 /**
- * `migrateAuthState` between two stores of this package named by strings
+ * Copies an auth state between two stores of this package named by strings
  * (`lib/stores.js`): folders in Baileys' format and SQLite files in the format
  * of Baileys' SQLite store, in any direction. The source is opened without
  * its lock (it may be in use; the copy is then a snapshot), the destination
- * with it. Values go across as the source holds them (app-state keys without
- * `fromObject`), so what the destination stores is byte for byte what the
- * source held: folder → file → folder gives identical files. With `verify`
- * (the default) the destination's credentials are read back and compared too.
+ * with it. Values go across as bytes, in Rust (`core/src/migrate.rs`): no
+ * value is decoded on the way, so what the destination stores is byte for
+ * byte what the source held (folder → file → folder gives identical files).
+ * With `verify` (the default) every key and the credentials are read back
+ * and compared as bytes, and ids only the destination has are reported.
  *
  * Refuses a source without credentials. `clear: true` deletes the
  * destination's keys first. Progress events carry `expected`, the number of
@@ -266,44 +267,80 @@ const RAW_APP_STATE = Object.freeze({ Message: Object.freeze({ AppStateSyncKeyDa
  * default (a folder: off; a SQLite file: on).
  */
 async function migrateAuthStores(fromSpec, toSpec, options = {}) {
-  const { parseStoreSpec, describeStore, openStore } = require('./stores.js')
+  const { parseStoreSpec, describeStore, openNativeStore } = require('./stores.js')
   const fromStore = parseStoreSpec(fromSpec)
   const toStore = parseStoreSpec(toSpec)
   const source = await describeStore(fromStore, { flavor: options.flavor })
   if (!source || !source.hasCreds) {
     throw Object.assign(new Error(`${fromSpec} has no credentials: nothing to migrate`), { code: 'ENOCREDS' })
   }
+  const batchSize = options.batchSize === undefined ? 256 : Number(options.batchSize)
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer')
+  const verify = options.verify === undefined ? true : Boolean(options.verify)
+  const onProgress = typeof options.onProgress === 'function' ? options.onProgress : null
   const expected = KEY_TYPES.reduce((n, t) => n + (source.byType[t] ?? 0), 0)
-  const common = { flavor: options.flavor, proto: RAW_APP_STATE }
-  const from = await openStore(fromStore, { ...common, lock: false })
+  const from = await openNativeStore(fromStore, { flavor: options.flavor, lock: false })
   let to = null
   try {
-    to = await openStore(toStore, options.fsync === undefined ? common : { ...common, fsync: options.fsync })
-    if (options.clear) await to.state.keys.clear()
-    const verify = options.verify === undefined ? true : Boolean(options.verify)
-    const onProgress = typeof options.onProgress === 'function' ? options.onProgress : null
-    const summary = await migrateAuthState({
-      from,
-      to,
-      verify,
-      batchSize: options.batchSize,
-      onProgress: onProgress && ((p) => onProgress({ ...p, expected })),
-    })
+    to = await openNativeStore(toStore, options.fsync === undefined ? { flavor: options.flavor } : { flavor: options.flavor, fsync: options.fsync })
+    if (options.clear) await to.store.clear()
+    const summary = { creds: true, keys: {}, total: 0, verified: verify, differences: [], differenceCount: 0 }
+    const report = (d) => {
+      summary.differenceCount++
+      if (summary.differences.length < MAX_DIFFERENCES) summary.differences.push(d)
+    }
+    // Keys first, one page per destination transaction (or batch of files);
+    // the credentials last. Then, with `verify`, every key compared as bytes.
+    for (const type of KEY_TYPES) {
+      let count = 0
+      for (let after = null; ; ) {
+        const page = await from.store.copyPageTo(to.store, type, after, batchSize)
+        count += page.copied
+        summary.total += page.copied
+        if (onProgress && page.copied > 0) onProgress({ phase: 'copy', type, count, total: summary.total, expected })
+        if (page.next === null) break
+        after = page.next
+      }
+      summary.keys[type] = count
+    }
     if (verify) {
-      // The credentials as the destination now holds them, read afresh.
-      const back = await openStore(toStore, { flavor: options.flavor, lock: false })
-      const at = firstDifference(from.state.creds, back.state.creds)
-      await back.close()
-      if (at !== null) {
-        summary.differenceCount++
-        summary.differences.unshift({ type: 'creds', id: null, problem: 'value', path: at })
+      let checked = 0
+      for (const type of KEY_TYPES) {
+        for (let after = null; ; ) {
+          const page = await from.store.comparePageWith(to.store, type, after, batchSize)
+          checked += page.checked
+          for (const d of page.differences) report({ type, id: d.id, problem: d.problem })
+          if (onProgress && page.checked > 0) onProgress({ phase: 'verify', type, checked, total: summary.total, expected })
+          if (page.next === null) break
+          after = page.next
+        }
+        for (const id of await extraIds(from.store, to.store, type)) report({ type, id, problem: 'extra' })
       }
     }
+    if (!(await from.store.copyCredsTo(to.store, verify))) {
+      report({ type: 'creds', id: null, problem: 'value', path: '' })
+    }
+    if (onProgress) onProgress({ phase: 'creds', total: summary.total, expected })
     return { from: source.label, to: toStore.label, ...summary }
   } finally {
-    await from.close()
-    if (to) await to.close()
+    await from.store.close()
+    if (to) await to.store.close()
   }
+}
+
+/** Ids of `type` the destination has and the source has not. */
+async function extraIds(from, to, type) {
+  const ids = async (store) => {
+    const all = new Set()
+    for (let after = null; ; ) {
+      const page = await store.listIds(type, after, 4096)
+      for (const id of page) all.add(id)
+      if (page.length < 4096) return all
+      after = page[page.length - 1]
+    }
+  }
+  const mine = await ids(from)
+  return [...(await ids(to))].filter((id) => !mine.has(id))
 }
 
 /** `migrateAuthStores` between two folders (kept for code written against 0.1). */

@@ -59,4 +59,14 @@ async function openStore(spec, options) {
   return { ...opened, close: async () => {} }
 }
 
-module.exports = { parseStoreSpec, describeStore, openStore }
+/**
+ * Opens a store as the native layer's byte-level handle (`{ store, creds,
+ * created }`, `store` a `NativeKeyStore` with `copyPageTo`/`copyCredsTo`):
+ * a folder through the core's folder backend, a file through the SQLite one.
+ */
+function openNativeStore(spec, options) {
+  const s = parseStoreSpec(spec)
+  return s.kind === 'sqlite' ? binding.openSqliteAuthState(s.path, options) : binding.openFolderStore(s.path, options)
+}
+
+module.exports = { parseStoreSpec, describeStore, openStore, openNativeStore }

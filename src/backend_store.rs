@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use baileys_auth_core::auth_store::{pool, OpenedCreds};
 use baileys_auth_core::backend::{Backend, BackendError};
+use baileys_auth_core::backends::folder;
 use baileys_auth_core::backends::sqlite::{self, SqliteOptions};
 use baileys_auth_core::keystore::{KeyChange, KeyStore};
+use baileys_auth_core::migrate::{compare_page, copy_creds, copy_page, PageCheck, PageCopy};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -29,39 +31,64 @@ const MAX_PAGE: usize = 1 << 16;
 #[napi(js_name = "openSqliteAuthState", catch_unwind)]
 pub fn open_sqlite_auth_state<'a>(env: &'a Env, db_path: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
   promise_or_rejection(env, |js| {
-    let path = db_path.value().value;
-    if js.type_of(path)? != Type::String {
-      return Err(JsErr::Type("The \"dbPath\" argument must be of type string".into()));
-    }
-    let path = js.utf8_lossy(path)?;
+    let path = string_arg(js, db_path.value().value, "dbPath")?;
     // Durable by default: every acknowledged call survives a power loss.
     let options = parse_options(js, options.map(|o| o.value().value), true)?;
-    realm(js)?;
-    let (pending, promise) = settle::begin(js)?;
-    let done = settle_with(pending, opened_to_js);
     let sqlite_options = SqliteOptions { fsync: options.fsync, lock: options.lock, ..SqliteOptions::default() };
-    let flavor = options.flavor;
-    let pool = match pool() {
-      Ok(p) => p,
-      Err(e) => {
-        done(Err(BackendError::internal(e.to_string())));
-        return Ok(promise);
-      }
-    };
-    pool.submit(0, move || {
-      let opened = std::panic::catch_unwind(|| sqlite::open(&path, &sqlite_options))
-        .unwrap_or_else(|_| Err(BackendError::internal("opening the database panicked")));
-      match opened {
-        Err(e) => done(Err(e)),
-        Ok(backend) => {
-          let store = KeyStore::new(Arc::new(backend) as Arc<dyn Backend>, flavor);
-          let s2 = store.clone();
-          store.load_creds(Box::new(move |r| done(r.map(|creds| (s2, creds)))));
-        }
-      }
-    });
-    Ok(promise)
+    open_on_pool(js, options.flavor, move || sqlite::open(&path, &sqlite_options).map(|b| Arc::new(b) as Arc<dyn Backend>))
   })
+}
+
+/// `openFolderStore(folder, options)` → `Promise<{ store, creds, created }>`:
+/// a folder through the core's folder backend, as a `NativeKeyStore`. Used to
+/// copy between stores as bytes (`copyPageTo`); bots use
+/// `useMultiFileAuthState`, whose own path is tuned for folders.
+#[napi(js_name = "openFolderStore", catch_unwind)]
+pub fn open_folder_store<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let display = string_arg(js, folder.value().value, "folder")?;
+    let options = parse_options(js, options.map(|o| o.value().value), false)?;
+    open_on_pool(js, options.flavor, move || folder::open(&display, options).map(|b| Arc::new(b) as Arc<dyn Backend>))
+  })
+}
+
+fn string_arg(js: &Js, v: Val, name: &str) -> JsResult<String> {
+  if js.type_of(v)? != Type::String {
+    return Err(JsErr::Type(format!("The \"{name}\" argument must be of type string")));
+  }
+  js.utf8_lossy(v)
+}
+
+/// Opens a backend on the worker pool, then loads its credentials; the
+/// promise resolves with `{ store, creds, created }`.
+fn open_on_pool(
+  js: &Js,
+  flavor: baileys_auth_core::codec::Flavor,
+  open: impl FnOnce() -> std::result::Result<Arc<dyn Backend>, BackendError> + Send + 'static,
+) -> JsResult<Val> {
+  realm(js)?;
+  let (pending, promise) = settle::begin(js)?;
+  let done = settle_with(pending, opened_to_js);
+  let pool = match pool() {
+    Ok(p) => p,
+    Err(e) => {
+      done(Err(BackendError::internal(e.to_string())));
+      return Ok(promise);
+    }
+  };
+  pool.submit(0, move || {
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open))
+      .unwrap_or_else(|_| Err(BackendError::internal("opening the store panicked")));
+    match opened {
+      Err(e) => done(Err(e)),
+      Ok(backend) => {
+        let store = KeyStore::new(backend, flavor);
+        let s2 = store.clone();
+        store.load_creds(Box::new(move |r| done(r.map(|creds| (s2, creds)))));
+      }
+    }
+  });
+  Ok(promise)
 }
 
 fn opened_to_js(js: &Js, (store, creds): (KeyStore, OpenedCreds)) -> JsResult<Val> {
@@ -168,13 +195,8 @@ impl NativeKeyStore {
     let store = self.store.clone();
     promise_or_rejection(env, |js| {
       let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let after = after.value().value;
-      let after = match js.type_of(after)? {
-        Type::Undefined | Type::Null => None,
-        _ => Some(js.utf8_lossy(js.to_string(after)?)?),
-      };
-      let limit = js.to_number(limit.value().value)?;
-      let limit = if limit.is_finite() && limit >= 1.0 { (limit as usize).min(MAX_PAGE) } else { MAX_PAGE };
+      let after = optional_text(js, after.value().value)?;
+      let limit = page_limit(js, limit.value().value)?;
       let (pending, promise) = settle::begin(js)?;
       store.list_ids(
         &key_type,
@@ -188,6 +210,85 @@ impl NativeKeyStore {
           Ok(out)
         })),
       );
+      Ok(promise)
+    })
+  }
+
+  /// Copies one page of a type to `dest` as bytes (see
+  /// `baileys_auth_core::migrate::copy_page`): `Promise<{ copied, next }>`,
+  /// `next` the `after` of the next page or `null` at the end.
+  #[napi(js_name = "copyPageTo", catch_unwind)]
+  pub fn copy_page_to<'a>(
+    &self,
+    env: &'a Env,
+    dest: &NativeKeyStore,
+    key_type: Unknown<'a>,
+    after: Unknown<'a>,
+    limit: Unknown<'a>,
+  ) -> Result<Unknown<'a>> {
+    let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
+    promise_or_rejection(env, |js| {
+      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
+      let after = optional_text(js, after.value().value)?;
+      let limit = page_limit(js, limit.value().value)?;
+      let (pending, promise) = settle::begin(js)?;
+      let done = settle_with(pending, |js: &Js, page: PageCopy| {
+        let out = js.object()?;
+        js.set_named(out, c"copied", js.double(page.copied as f64)?)?;
+        js.set_named(out, c"next", next_value(js, &page.next)?)?;
+        Ok(out)
+      });
+      off_the_pool(move || copy_page(from.as_ref(), to.as_ref(), &key_type, after.as_deref(), limit), done);
+      Ok(promise)
+    })
+  }
+
+  /// Compares one page of a type with `dest` as bytes: `Promise<{ checked,
+  /// next, differences: [{ id, problem: 'missing' | 'value' }] }>`.
+  #[napi(js_name = "comparePageWith", catch_unwind)]
+  pub fn compare_page_with<'a>(
+    &self,
+    env: &'a Env,
+    dest: &NativeKeyStore,
+    key_type: Unknown<'a>,
+    after: Unknown<'a>,
+    limit: Unknown<'a>,
+  ) -> Result<Unknown<'a>> {
+    let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
+    promise_or_rejection(env, |js| {
+      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
+      let after = optional_text(js, after.value().value)?;
+      let limit = page_limit(js, limit.value().value)?;
+      let (pending, promise) = settle::begin(js)?;
+      let done = settle_with(pending, |js: &Js, page: PageCheck| {
+        let out = js.object()?;
+        js.set_named(out, c"checked", js.double(page.checked as f64)?)?;
+        js.set_named(out, c"next", next_value(js, &page.next)?)?;
+        let diffs = js.array(page.differences.len())?;
+        for (i, (id, problem)) in page.differences.iter().enumerate() {
+          let d = js.object()?;
+          js.set_named(d, c"id", js.str_utf8(id)?)?;
+          js.set_named(d, c"problem", js.str_utf8(problem)?)?;
+          js.set_element(diffs, i as u32, d)?;
+        }
+        js.set_named(out, c"differences", diffs)?;
+        Ok(out)
+      });
+      off_the_pool(move || compare_page(from.as_ref(), to.as_ref(), &key_type, after.as_deref(), limit), done);
+      Ok(promise)
+    })
+  }
+
+  /// Copies the credentials to `dest` as bytes; `Promise<boolean>`: whether
+  /// they read back equal (always `true` without `verify`).
+  #[napi(js_name = "copyCredsTo", catch_unwind)]
+  pub fn copy_creds_to<'a>(&self, env: &'a Env, dest: &NativeKeyStore, verify: Unknown<'a>) -> Result<Unknown<'a>> {
+    let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
+    promise_or_rejection(env, |js| {
+      let verify = js.truthy(verify.value().value)?;
+      let (pending, promise) = settle::begin(js)?;
+      let done = settle_with(pending, |js: &Js, same: bool| js.bool_value(same));
+      off_the_pool(move || copy_creds(from.as_ref(), to.as_ref(), verify), done);
       Ok(promise)
     })
   }
@@ -213,6 +314,49 @@ impl NativeKeyStore {
       store.close(Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
       Ok(promise)
     })
+  }
+}
+
+/// A page's `next`: the id to continue after, or `null`.
+fn next_value(js: &Js, next: &Option<String>) -> JsResult<Val> {
+  match next {
+    Some(n) => js.str_utf8(n),
+    None => js.null(),
+  }
+}
+
+/// `null`/`undefined` or `String(v)`.
+fn optional_text(js: &Js, v: Val) -> JsResult<Option<String>> {
+  match js.type_of(v)? {
+    Type::Undefined | Type::Null => Ok(None),
+    _ => Ok(Some(js.utf8_lossy(js.to_string(v)?)?)),
+  }
+}
+
+/// A page size: a number from 1 to [`MAX_PAGE`] (anything else: the most).
+fn page_limit(js: &Js, v: Val) -> JsResult<usize> {
+  let limit = js.to_number(v)?;
+  Ok(if limit.is_finite() && limit >= 1.0 { (limit as usize).min(MAX_PAGE) } else { MAX_PAGE })
+}
+
+/// Runs a blocking copy on a thread of its own: it waits on the backends'
+/// answers, so it must not take a lane of the worker pool they run on.
+fn off_the_pool<T: Send + 'static>(
+  work: impl FnOnce() -> std::result::Result<T, BackendError> + Send + 'static,
+  done: impl FnOnce(std::result::Result<T, BackendError>) + Send + 'static,
+) {
+  let done = Arc::new(parking_lot::Mutex::new(Some(Box::new(done) as Box<dyn FnOnce(std::result::Result<T, BackendError>) + Send>)));
+  let on_spawn_error = done.clone();
+  let spawned = std::thread::Builder::new().name("baileys-auth-copy".into()).spawn(move || {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| Err(BackendError::internal("a copy panicked")));
+    if let Some(done) = done.lock().take() {
+      done(r);
+    }
+  });
+  if let Err(e) = spawned {
+    if let Some(done) = on_spawn_error.lock().take() {
+      done(Err(BackendError::internal(format!("cannot start a thread: {e}"))));
+    }
   }
 }
 

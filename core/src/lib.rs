@@ -11,7 +11,8 @@
 //! - [`creds`], [`xeddsa`]: fresh credentials.
 //! - [`backend`]: the trait every storage backend implements, over encoded bytes;
 //!   [`keystore`]: the auth state over any backend (the codec around it);
-//!   [`backends`]: the implementations ([`backends::sqlite`]).
+//!   [`backends`]: the implementations ([`backends::folder`], [`backends::sqlite`]);
+//!   [`migrate`]: copying between any two backends, as bytes.
 
 pub mod auth_store;
 pub mod backend;
@@ -22,6 +23,7 @@ pub mod inspect;
 pub mod keystore;
 pub mod listing;
 pub mod lock;
+pub mod migrate;
 pub mod naming;
 pub mod scheduler;
 pub mod store;

@@ -139,7 +139,7 @@ fn check_header(h: &[u8; 100]) -> Result<(), &'static str> {
 fn check_length(h: &[u8; 100], len: u64, has_wal: bool) -> Result<(), &'static str> {
   let page_size = u64::from(u16::from_be_bytes([h[16], h[17]]));
   let page_size = if page_size == 1 { 65536 } else { page_size };
-  if len % page_size != 0 {
+  if !len.is_multiple_of(page_size) {
     return Err("truncated: its length is not a whole number of pages");
   }
   let change_counter = u32::from_be_bytes([h[24], h[25], h[26], h[27]]);
