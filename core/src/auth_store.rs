@@ -12,7 +12,7 @@ use crate::creds::init_auth_creds;
 use crate::listing;
 use crate::naming::{self, NameError, CREDS_FILE};
 use crate::scheduler::{self, Scheduler};
-use crate::store::error::StoreError;
+use crate::store::error::{CredsBackup, CredsFault, StoreError};
 use crate::store::files;
 use crate::store::folder::{Folder, OpenOptions};
 use crate::store::io::Io;
@@ -189,20 +189,56 @@ impl AuthStore {
     );
   }
 
-  /// Deletes every key file (every `*.json` but `creds.json`); the
-  /// credentials, the lock and any other file stay. Each file is unlinked on
-  /// its own worker, so a kill half-way leaves some keys and no torn file.
+  /// Deletes every key file (every `*.json` but `creds.json`) with the
+  /// `.bak` and `.tmp` Baileys' hardened helper keeps beside it (those of
+  /// `creds.json` stay), also a `.bak` or `.tmp` whose `*.json` is gone: that
+  /// helper would read such a `.bak` as the key. The credentials, the lock and
+  /// any other file stay. Each key's files are unlinked on that key's worker
+  /// in the order [`files::delete_with`] explains, so a kill half-way leaves
+  /// some keys, no torn file, and no key that reads as an older value.
   pub fn clear(&self, done: Done<()>) {
-    let store = self.clone();
     let folder = self.folder.clone();
+    let scheduler = self.scheduler;
+    let store = self.clone();
     self.scheduler.submit(0, move || {
       let names = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_dir_names(&folder))) {
         Ok(Ok(names)) => names,
         Ok(Err(e)) => return done(Err(e)),
         Err(_) => return done(Err(panicked())),
       };
-      let ops = names.into_iter().filter(|n| n.ends_with(".json") && n != CREDS_FILE).map(|name| SetOp::Delete { name }).collect();
-      store.set(ops, done);
+      // name -> (has a .tmp, has a .bak), for every key file or companion found.
+      let mut keys: std::collections::BTreeMap<String, (bool, bool)> = Default::default();
+      for name in names {
+        if let Some(base) = files::hardened_key_companion(&name) {
+          let entry = keys.entry(base.to_owned()).or_default();
+          if name.ends_with(files::BACKUP_SUFFIX) {
+            entry.1 = true;
+          } else {
+            entry.0 = true;
+          }
+        } else if name.ends_with(".json") && name != CREDS_FILE {
+          keys.entry(name).or_default();
+        }
+      }
+      let ops: Vec<(usize, (String, bool, bool))> =
+        keys.into_iter().map(|(name, (tmp, bak))| (store.worker(&name), (name, tmp, bak))).collect();
+      let any = !ops.is_empty();
+      let (work_folder, end_folder) = (folder.clone(), folder);
+      scheduler.run_batch(
+        ops,
+        move |(name, tmp, bak)| files::delete_with(&work_folder, &name, tmp, bak),
+        || Err(panicked()),
+        move |results: Vec<Result<(), StoreError>>| {
+          let mut outcome: Result<(), StoreError> = results.into_iter().collect();
+          if outcome.is_ok() && any && end_folder.options.fsync {
+            outcome = end_folder.fsync_dir();
+          }
+          if outcome.is_ok() {
+            end_folder.key_backups_cleared();
+          }
+          done(outcome)
+        },
+      );
     });
   }
 
@@ -253,17 +289,30 @@ pub fn key_name_for_write(key_type: &str, id: &str) -> Result<String, StoreError
 
 /// After an open, on a thread of its own once the credentials were handed
 /// over (a big folder's `readdir` takes milliseconds and nothing should wait
-/// for it): removes the temporary files killed processes left, once per
-/// folder and process.
+/// for it), one listing of the folder that removes the temporary files killed
+/// processes left (once per folder and process) and sees whether any key file
+/// has a `.bak` of Baileys' hardened helper (once per holding of the lock:
+/// see [`crate::store::folder::KeyBackups`]).
 pub(crate) fn after_open(folder: Arc<Folder>) {
   static CLEANED: OnceLock<parking_lot::Mutex<HashSet<PathBuf>>> = OnceLock::new();
   let clean = CLEANED.get_or_init(Default::default).lock().insert(folder.path.clone());
-  if !clean {
+  let scan = folder.begin_key_backup_scan();
+  if !clean && !scan {
     return;
   }
-  let _ = std::thread::Builder::new().name("baileys-auth-clean".into()).spawn(move || {
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| files::remove_stale_temps(&folder)));
+  let spawned = std::thread::Builder::new().name("baileys-auth-clean".into()).spawn({
+    let folder = folder.clone();
+    move || {
+      let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| files::tidy(&folder, clean)));
+      if scan {
+        // Anything but a clean listing leaves backups possible.
+        folder.end_key_backup_scan(found.map_or(true, |t| t.key_backups));
+      }
+    }
   });
+  if spawned.is_err() && scan {
+    folder.end_key_backup_scan(true);
+  }
 }
 
 /// Every name in the folder (one `readdir`; names that are not UTF-8 cannot be
@@ -280,37 +329,30 @@ pub(crate) fn read_dir_names(folder: &Folder) -> Result<Vec<String>, StoreError>
   Ok(names)
 }
 
-fn read_creds(folder: &Folder) -> Result<Option<Value>, StoreError> {
-  let mut buf = Vec::new();
-  let path = folder.file_path(CREDS_FILE);
-  match files::read(folder, CREDS_FILE, &mut buf) {
-    Ok(None) => Ok(None),
-    Ok(Some(())) => match codec::parse_file(&buf, folder.options.flavor) {
-      Ok(v @ Value::Object(_)) => Ok(Some(v)),
-      Ok(_) => {
-        Err(StoreError::Corrupt { path, cause: ParseError::Syntax { message: "the file holds JSON that is not an object", offset: 0 } })
-      }
-      Err(cause) => Err(StoreError::Corrupt { path, cause }),
-    },
-    Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(libc::EFBIG) => {
-      Err(StoreError::Corrupt { path, cause: ParseError::Syntax { message: "the file is larger than any credentials file", offset: 0 } })
-    }
-    Err(e) => Err(e),
-  }
+/// What one file gave.
+enum Parsed {
+  Missing,
+  Value(Value),
+  Unreadable(ParseError),
 }
 
-fn read_key(folder: &Folder, name: &str, app_state: bool) -> Result<KeyRead, StoreError> {
+/// Reads and parses one file of the folder, on the worker's reused buffer.
+/// A file larger than any we read is unreadable (`too_large` says so); other
+/// I/O errors are the caller's.
+fn read_parsed(folder: &Folder, name: &str, too_large: &'static str) -> Result<Parsed, StoreError> {
   thread_local! {
     static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
   }
-  let parsed = BUF.with(|buf| {
+  BUF.with(|buf| {
     let mut buf = buf.borrow_mut();
-    let found = files::read(folder, name, &mut buf);
-    let parsed = match found {
-      Ok(None) => Ok(None),
-      Ok(Some(())) => Ok(Some(codec::parse_file(&buf, folder.options.flavor))),
+    let parsed = match files::read(folder, name, &mut buf) {
+      Ok(None) => Ok(Parsed::Missing),
+      Ok(Some(())) => Ok(match codec::parse_file(&buf, folder.options.flavor) {
+        Ok(v) => Parsed::Value(v),
+        Err(e) => Parsed::Unreadable(e),
+      }),
       Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(libc::EFBIG) => {
-        Ok(Some(Err(ParseError::Syntax { message: "the file is larger than any key file", offset: 0 })))
+        Ok(Parsed::Unreadable(ParseError::Syntax { message: too_large, offset: 0 }))
       }
       Err(e) => Err(e),
     };
@@ -319,30 +361,131 @@ fn read_key(folder: &Folder, name: &str, app_state: bool) -> Result<KeyRead, Sto
       *buf = Vec::new();
     }
     parsed
-  })?;
-  match parsed {
-    None => Ok(KeyRead { value: None, warning: None }),
-    Some(Ok(value)) => {
-      if app_state && value.is_truthy() {
-        let converted =
-          app_state_key::from_object(&value, folder.options.flavor).map_err(|e| StoreError::Invalid { message: e.message.to_owned() })?;
-        Ok(KeyRead { value: Some(converted), warning: None })
-      } else {
-        Ok(KeyRead { value: Some(value), warning: None })
+  })
+}
+
+const NOT_AN_OBJECT: ParseError = ParseError::Syntax { message: "the file holds JSON that is not an object", offset: 0 };
+const CREDS_TOO_LARGE: &str = "the file is larger than any credentials file";
+
+/// A credentials file as credentials: only a JSON object is.
+fn read_creds_file(folder: &Folder, name: &str) -> Result<Parsed, StoreError> {
+  Ok(match read_parsed(folder, name, CREDS_TOO_LARGE)? {
+    Parsed::Value(Value::Object(o)) => Parsed::Value(Value::Object(o)),
+    Parsed::Value(_) => Parsed::Unreadable(NOT_AN_OBJECT),
+    other => other,
+  })
+}
+
+/// `creds.json`, or `None` when there is none. A file that exists but is not
+/// credentials is an error: never silently start a new session over it. Nor
+/// is a missing `creds.json` "no credentials" when Baileys' hardened helper
+/// left its backup `creds.json.bak` (it does when stopped between its two
+/// renames): that is an error too, naming the backup and how to restore it.
+/// The backup is never restored here, and nothing is written.
+pub(crate) fn read_creds(folder: &Folder) -> Result<Option<Value>, StoreError> {
+  let file = match read_creds_file(folder, CREDS_FILE)? {
+    Parsed::Value(v) => return Ok(Some(v)),
+    Parsed::Missing => None,
+    Parsed::Unreadable(cause) => Some(cause),
+  };
+  let backup = creds_backup(folder);
+  if file.is_none() && matches!(backup, CredsBackup::Absent) {
+    return Ok(None);
+  }
+  Err(StoreError::Corrupt { path: folder.file_path(CREDS_FILE), cause: CredsFault { file, backup } })
+}
+
+/// What `creds.json.bak` is. Any failure to read it (a system call too) makes
+/// it unreadable: the error is about `creds.json` either way.
+fn creds_backup(folder: &Folder) -> CredsBackup {
+  let name = format!("{CREDS_FILE}{}", files::BACKUP_SUFFIX);
+  let path = folder.file_path(&name);
+  match read_creds_file(folder, &name) {
+    Ok(Parsed::Missing) => CredsBackup::Absent,
+    Ok(Parsed::Value(_)) => CredsBackup::Readable { path },
+    Ok(Parsed::Unreadable(cause)) => CredsBackup::Unreadable { path, reason: cause.to_string() },
+    Err(e) => CredsBackup::Unreadable { path, reason: e.to_string() },
+  }
+}
+
+/// One key. When its file is missing or unreadable while the `.bak` Baileys'
+/// hardened helper keeps beside it reads, the answer is the backup's value,
+/// as that helper would give (its `.tmp` is never read: it may be torn). An
+/// unparseable file is answered as missing and moved aside (the store heals:
+/// Baileys makes the key again), a backup as well; one this Baileys line's
+/// reviver refuses is answered as missing and kept (another line's reader may
+/// take it).
+fn read_key(folder: &Folder, name: &str, app_state: bool) -> Result<KeyRead, StoreError> {
+  const TOO_LARGE: &str = "the file is larger than any key file";
+  let (value, warning) = match read_parsed(folder, name, TOO_LARGE)? {
+    Parsed::Value(v) => (Some(v), None),
+    Parsed::Missing if !folder.may_have_key_backups() => (None, None),
+    // The hardened helper's state after a crash between its two renames: the
+    // backup is the key's value, read without a word (it is not damage).
+    Parsed::Missing => match read_backup(folder, name)? {
+      Backup::Value(v, _) => (Some(v), None),
+      Backup::None => (None, None),
+      Backup::Unreadable(note) => (None, Some(format!("{name} is missing and its backup {note}; answered as missing"))),
+    },
+    Parsed::Unreadable(ParseError::Revive(e)) => {
+      let what = format!("{name} cannot be revived by this Baileys line's reader ({e})");
+      match read_backup(folder, name)? {
+        Backup::Value(v, bak) => (Some(v), Some(format!("{what}; answered from its backup {bak}, kept by Baileys' hardened helper"))),
+        Backup::None => (None, Some(format!("{what}; answered as missing"))),
+        Backup::Unreadable(note) => (None, Some(format!("{what}, and its backup {note}; answered as missing"))),
       }
     }
-    Some(Err(ParseError::Revive(e))) => Ok(KeyRead {
-      value: None,
-      warning: Some(format!("{name} cannot be revived by this Baileys line's reader ({e}); answered as missing")),
-    }),
-    Some(Err(cause)) => {
-      // Unparseable: answer null so that Baileys re-creates this key, and
-      // keep the bytes aside for inspection.
-      let warning = match files::move_aside(folder, name) {
-        Ok(aside) => format!("{name} is corrupt ({cause}); moved aside to {aside} and answered as missing"),
-        Err(e) => format!("{name} is corrupt ({cause}); answered as missing, and moving it aside failed: {e}"),
+    Parsed::Unreadable(cause) => {
+      // Unparseable: keep the bytes aside for inspection, and answer the
+      // backup's value if there is one, else null so that Baileys re-creates
+      // this key.
+      let backup = read_backup(folder, name)?;
+      let moved = match files::move_aside(folder, name) {
+        Ok(aside) => format!("moved aside to {aside}"),
+        Err(e) => format!("moving it aside failed: {e}"),
       };
-      Ok(KeyRead { value: None, warning: Some(warning) })
+      match backup {
+        Backup::Value(v, bak) => (
+          Some(v),
+          Some(format!("{name} is corrupt ({cause}); {moved}, and answered from its backup {bak}, kept by Baileys' hardened helper")),
+        ),
+        Backup::None => (None, Some(format!("{name} is corrupt ({cause}); {moved} and answered as missing"))),
+        Backup::Unreadable(note) => (None, Some(format!("{name} is corrupt ({cause}); {moved}; its backup {note}; answered as missing"))),
+      }
     }
+  };
+  match value {
+    Some(value) if app_state && value.is_truthy() => {
+      let converted =
+        app_state_key::from_object(&value, folder.options.flavor).map_err(|e| StoreError::Invalid { message: e.message.to_owned() })?;
+      Ok(KeyRead { value: Some(converted), warning })
+    }
+    value => Ok(KeyRead { value, warning }),
   }
+}
+
+/// What a key's `.bak` gave.
+enum Backup {
+  None,
+  /// Its value, and the backup's name.
+  Value(Value, String),
+  /// It cannot be read; the text says so and what became of it
+  /// ("<name> is corrupt (...); moved aside to ...").
+  Unreadable(String),
+}
+
+/// Reads `<name>.bak`. An unparseable backup is moved aside as an unparseable
+/// key file is; a system call's failure is the call's error, as for the key
+/// file itself.
+fn read_backup(folder: &Folder, name: &str) -> Result<Backup, StoreError> {
+  let Some(bak) = files::backup_name(name) else { return Ok(Backup::None) };
+  Ok(match read_parsed(folder, &bak, "the file is larger than any key file")? {
+    Parsed::Missing => Backup::None,
+    Parsed::Value(v) => Backup::Value(v, bak),
+    Parsed::Unreadable(ParseError::Revive(e)) => Backup::Unreadable(format!("{bak} cannot be revived by this Baileys line's reader ({e})")),
+    Parsed::Unreadable(cause) => match files::move_aside(folder, &bak) {
+      Ok(aside) => Backup::Unreadable(format!("{bak} is corrupt ({cause}); moved aside to {aside}")),
+      Err(e) => Backup::Unreadable(format!("{bak} is corrupt ({cause}); moving it aside failed: {e}")),
+    },
+  })
 }

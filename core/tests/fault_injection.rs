@@ -127,6 +127,10 @@ enum Kind {
   Batch,
   /// One file deleted: intact, or gone once the unlink succeeded.
   Delete,
+  /// One key deleted with the `.tmp` and `.bak` Baileys' hardened helper
+  /// keeps beside it: unlinked `.tmp`, `.bak`, then the key file, so that
+  /// whatever is left after a fault, the key never reads as its backup.
+  DeleteWithCompanions,
 }
 
 struct Scenario {
@@ -169,6 +173,12 @@ impl Scenario {
           out.insert(name, (o, Some(to_json_bytes(&value))));
         }
         SetOp::Delete { name } => {
+          // The hardened helper's companions of the key go with it.
+          for companion in [format!("{name}.tmp"), format!("{name}.bak")] {
+            if let Some(o) = old(&companion) {
+              out.insert(companion, (Some(o), None));
+            }
+          }
           let o = old(&name);
           out.insert(name, (o, None));
         }
@@ -254,8 +264,32 @@ fn exercise(s: &Scenario) -> usize {
             }
           }
           Kind::Delete => {
-            // Calls: unlink, [folder fsync].
-            if n <= 1 {
+            // Calls: unlink of <name>.tmp, of <name>.bak (both missing), of
+            // <name>, [folder fsync].
+            let unlink_at = if s.fsync { total - 1 } else { total };
+            if n <= unlink_at {
+              &now == old
+            } else {
+              &now == new
+            }
+          }
+          Kind::DeleteWithCompanions => {
+            // Calls: unlink .tmp, unlink .bak, [folder fsync], unlink the
+            // key file, [folder fsync]. A file is there until its unlink ran.
+            let unlink_at = if name.ends_with(".json.tmp") {
+              1
+            } else if name.ends_with(".json.bak") {
+              2
+            } else if name.ends_with(".json") && name != "creds.json" {
+              if s.fsync {
+                4
+              } else {
+                3
+              }
+            } else {
+              usize::MAX
+            };
+            if n <= unlink_at {
               &now == old
             } else {
               &now == new
@@ -270,6 +304,14 @@ fn exercise(s: &Scenario) -> usize {
           old.as_ref().map(|b| b.len()),
           new.as_ref().map(|b| b.len())
         );
+      }
+      if s.kind == Kind::DeleteWithCompanions {
+        // Never the key file without its backup: that would read as the backup.
+        let there = |suffix: &str| std::fs::read_dir(&dir.0).unwrap().flatten().any(|e| e.file_name().to_string_lossy().ends_with(suffix));
+        let key = there("session-gone.json");
+        let (bak, tmp) = (there("session-gone.json.bak"), there("session-gone.json.tmp"));
+        assert!(key || !bak, "{what}: the key file is gone and its backup is left");
+        assert!(bak || !tmp, "{what}: the backup is gone and the .tmp is left");
       }
       if s.kind == Kind::Batch && result.is_ok() {
         for (name, (_, new)) in &expected {
@@ -345,6 +387,25 @@ fn delete_scenario(name: &'static str, fsync: bool, existing: bool) -> Scenario 
   }
 }
 
+fn delete_with_companions_scenario(name: &'static str, fsync: bool) -> Scenario {
+  let initial = vec![
+    ("creds.json".to_owned(), to_json_bytes(&value(52, 300))),
+    ("creds.json.bak".to_owned(), to_json_bytes(&value(53, 300))),
+    ("session-gone.json".to_owned(), to_json_bytes(&value(54, 300))),
+    ("session-gone.json.bak".to_owned(), to_json_bytes(&value(55, 300))),
+    ("session-gone.json.tmp".to_owned(), to_json_bytes(&value(56, 300))),
+  ];
+  Scenario {
+    name,
+    kind: Kind::DeleteWithCompanions,
+    fsync,
+    lock: false,
+    initial,
+    ops: Box::new(|| vec![SetOp::Delete { name: "session-gone.json".into() }]),
+    creds: None,
+  }
+}
+
 #[test]
 fn single_write_overwrite_fsync_off() {
   exercise(&creds_scenario("saveCreds over creds.json, fsync off", false, false, true));
@@ -407,6 +468,16 @@ fn delete_fsync_off() {
 #[test]
 fn delete_missing_fsync_on() {
   exercise(&delete_scenario("delete of a missing key, fsync on", true, false));
+}
+
+#[test]
+fn delete_with_companions_fsync_on() {
+  exercise(&delete_with_companions_scenario("delete of a key with the hardened helper's .bak and .tmp, fsync on", true));
+}
+
+#[test]
+fn delete_with_companions_fsync_off() {
+  exercise(&delete_with_companions_scenario("delete of a key with the hardened helper's .bak and .tmp, fsync off", false));
 }
 
 /// `mkdir -p` of a missing folder: each mkdir fails in turn.

@@ -12,8 +12,10 @@ use crate::naming::NameError;
 pub enum StoreError {
   /// A system call failed. `syscall` is what Node would name it.
   Io { syscall: &'static str, path: PathBuf, source: io::Error },
-  /// `creds.json` exists but cannot be read as credentials.
-  Corrupt { path: PathBuf, cause: ParseError },
+  /// `creds.json` (at `path`) cannot give credentials: it exists but cannot
+  /// be read as credentials, or it is missing while a backup is beside it
+  /// (see [`CredsFault`]).
+  Corrupt { path: PathBuf, cause: CredsFault },
   /// A key type or id that cannot name a file.
   BadName { error: NameError },
   /// Baileys' own error for a folder path that is a file.
@@ -25,6 +27,98 @@ pub enum StoreError {
   Invalid { message: String },
   /// A bug of ours (a caught panic); the call failed, nothing else did.
   Internal { message: String },
+}
+
+/// Why `creds.json` cannot give credentials, and what is beside it.
+///
+/// Baileys' hardened helper keeps the previous credentials as
+/// `creds.json.bak` (it renames `creds.json` there before renaming its new
+/// file over `creds.json`), and reads that backup when `creds.json` is
+/// missing or unreadable. So a missing `creds.json` next to a backup is not
+/// "no credentials": fresh ones there would log the device out.
+#[derive(Debug)]
+pub struct CredsFault {
+  /// What is wrong with `creds.json` itself; `None` when it is missing (then
+  /// `backup` is never [`CredsBackup::Absent`]).
+  pub file: Option<ParseError>,
+  pub backup: CredsBackup,
+}
+
+/// `creds.json.bak`, as found beside a `creds.json` that cannot be used.
+#[derive(Debug)]
+pub enum CredsBackup {
+  Absent,
+  /// It holds credentials (a JSON object the reader accepts).
+  Readable {
+    path: PathBuf,
+  },
+  /// It is there but cannot be read as credentials (`reason` says why:
+  /// a parse error, or the failed system call).
+  Unreadable {
+    path: PathBuf,
+    reason: String,
+  },
+}
+
+/// `'text'` for a POSIX shell (a `'` inside as `'\''`), so a command in a
+/// message can be pasted as it is.
+fn shell_quoted(path: &std::path::Path) -> String {
+  format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"))
+}
+
+/// The `cause` of the JavaScript error: what is wrong with the file (the
+/// parse error, as before backups were looked at), or with the backup when
+/// `creds.json` is missing.
+impl fmt::Display for CredsFault {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match (&self.file, &self.backup) {
+      (Some(cause), _) => write!(f, "{cause}"),
+      (None, CredsBackup::Unreadable { reason, .. }) => write!(f, "creds.json is missing and creds.json.bak cannot be read: {reason}"),
+      (None, _) => f.write_str("creds.json is missing, and its backup creds.json.bak is there"),
+    }
+  }
+}
+
+impl std::error::Error for CredsFault {}
+
+impl CredsFault {
+  /// The whole message, for the credentials file at `path`.
+  fn message(&self, path: &std::path::Path, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let (p, qp) = (path.display(), shell_quoted(path));
+    match (&self.file, &self.backup) {
+      (Some(cause), CredsBackup::Absent) => write!(
+        f,
+        "{p} exists but cannot be read ({cause}); it was left untouched. Restore it from a backup, or move it away to start a new session"
+      ),
+      (Some(cause), CredsBackup::Readable { path: b }) => {
+        let aside = shell_quoted(&path.with_extension("json.unreadable"));
+        write!(
+          f,
+          "{p} exists but cannot be read ({cause}); it was left untouched and nothing was written. Its backup {} (kept by Baileys' hardened helper) can be read: to restore it, run: mv {qp} {aside} && mv {} {qp}",
+          b.display(),
+          shell_quoted(b)
+        )
+      }
+      (Some(cause), CredsBackup::Unreadable { path: b, reason }) => write!(
+        f,
+        "{p} exists but cannot be read ({cause}), and neither can its backup {} ({reason}); both were left untouched and nothing was written. Restore {p} from a backup of your own, or move both away to start a new session",
+        b.display()
+      ),
+      (None, CredsBackup::Readable { path: b }) => write!(
+        f,
+        "{p} is missing, but its backup {} is there (Baileys' hardened helper keeps one, and leaves only the backup when it is stopped in the middle of a save); it was not used and nothing was written. To restore it, run: mv {} {qp}",
+        b.display(),
+        shell_quoted(b)
+      ),
+      (None, CredsBackup::Unreadable { path: b, reason }) => write!(
+        f,
+        "{p} is missing and its backup {} cannot be read ({reason}); nothing was written, and no new credentials were made over it. Repair the backup and restore it (mv {} {qp}), or move it away to start a new session",
+        b.display(),
+        shell_quoted(b)
+      ),
+      (None, CredsBackup::Absent) => write!(f, "{p} is missing"),
+    }
+  }
 }
 
 impl StoreError {
@@ -64,11 +158,7 @@ impl fmt::Display for StoreError {
         let what = what.split(" (os error").next().unwrap_or(&what).to_lowercase();
         write!(f, "{code}: {what}, {syscall} '{}'", path.display())
       }
-      StoreError::Corrupt { path, cause } => write!(
-        f,
-        "{} exists but cannot be read ({cause}); it was left untouched. Restore it from a backup, or move it away to start a new session",
-        path.display()
-      ),
+      StoreError::Corrupt { path, cause } => cause.message(path, f),
       StoreError::BadName { error } => write!(f, "{error}"),
       StoreError::NotADirectory { folder } => {
         write!(f, "found something that is not a directory at {folder}, either delete it or specify a different location")

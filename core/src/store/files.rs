@@ -124,12 +124,76 @@ pub fn write_atomic(folder: &Folder, name: &str, bytes: &[u8]) -> Result<(), Sto
   result
 }
 
-/// Removes `name`; a missing file is not an error.
+/// The suffix of the backup Baileys' hardened helper keeps of a file: it
+/// renames `<name>` to `<name>.bak` before renaming its new file over `<name>`.
+pub const BACKUP_SUFFIX: &str = ".bak";
+
+/// The suffix of the temporary file that helper writes a file's new bytes to
+/// (`<name>.tmp`, then renamed over `<name>`). Never read: it may be torn.
+pub const HARDENED_TEMP_SUFFIX: &str = ".tmp";
+
+/// `<name>.bak`, or `None` when that name is longer than any file can have
+/// (so no such backup can exist).
+pub fn backup_name(name: &str) -> Option<String> {
+  (name.len() + BACKUP_SUFFIX.len() <= NAME_MAX).then(|| format!("{name}{BACKUP_SUFFIX}"))
+}
+
+/// `<name>.tmp` of the hardened helper, or `None` when it cannot exist.
+pub fn hardened_temp_name(name: &str) -> Option<String> {
+  (name.len() + HARDENED_TEMP_SUFFIX.len() <= NAME_MAX).then(|| format!("{name}{HARDENED_TEMP_SUFFIX}"))
+}
+
+/// Whether `name` is a backup or temporary file of the hardened helper for a
+/// key file (`*.json.bak`, `*.json.tmp`, but not `creds.json`'s): the
+/// `*.json` it belongs to.
+pub fn hardened_key_companion(name: &str) -> Option<&str> {
+  let base = name.strip_suffix(BACKUP_SUFFIX).or_else(|| name.strip_suffix(HARDENED_TEMP_SUFFIX))?;
+  (base.ends_with(".json") && base != crate::naming::CREDS_FILE).then_some(base)
+}
+
+/// Removes `name` and the files Baileys' hardened helper keeps beside it
+/// (`<name>.tmp`, `<name>.bak`); a missing file is not an error. This is how
+/// that helper deletes too: a `.bak` left behind would be read by it as the
+/// key's value the next time, bringing a deleted key back.
 pub fn delete(folder: &Folder, name: &str) -> Result<(), StoreError> {
+  delete_with(folder, name, true, true)
+}
+
+/// [`delete`], unlinking `<name>.tmp` and `<name>.bak` only where asked (the
+/// caller knows from a `readdir` which are there).
+///
+/// The order is `.tmp`, then `.bak`, then `name` itself, each only after the
+/// one before is gone, and the first failure stops it (leaving `name`). Why:
+/// a reader (ours, or the hardened helper) takes `name` when it reads, and
+/// the `.bak` only when `name` is missing or unreadable; nobody takes the
+/// `.tmp`. So as long as `name` is there the key reads as its current value,
+/// whatever else is left; `name` goes last, when nothing is left to fall back
+/// to. Unlinking `name` first would open a window (a crash, a kill, a failed
+/// unlink of the `.bak`) where the key reads as the `.bak`: not deleted, not
+/// current, but the value before it, brought back. The `.tmp` goes first as
+/// the file nobody trusts: whatever a helper might make of a stray `.tmp`, it
+/// never outlives the files that would be read before it. With `fsync`, the
+/// folder is synced after the backups went and before `name` goes, so a
+/// power cut cannot reorder the unlinks either (only when a backup was there:
+/// a folder this package alone wrote pays nothing).
+pub fn delete_with(folder: &Folder, name: &str, tmp: bool, bak: bool) -> Result<(), StoreError> {
+  let mut removed = false;
+  let companions = [tmp.then(|| hardened_temp_name(name)).flatten(), bak.then(|| backup_name(name)).flatten()];
+  for companion in companions.iter().flatten() {
+    removed |= unlink_if_present(folder, companion)?;
+  }
+  if removed && folder.options.fsync {
+    folder.fsync_dir()?;
+  }
+  unlink_if_present(folder, name).map(drop)
+}
+
+/// Unlinks `name`; `Ok(false)` when there was no such file.
+fn unlink_if_present(folder: &Folder, name: &str) -> Result<bool, StoreError> {
   let c = cstr(name).map_err(|e| StoreError::io("unlink", folder.file_path(name), e))?;
   match folder.io.unlink(folder.dir_fd(), &c) {
-    Ok(()) => Ok(()),
-    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+    Ok(()) => Ok(true),
+    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
     Err(e) => Err(StoreError::io("unlink", folder.file_path(name), e)),
   }
 }
@@ -154,25 +218,53 @@ pub fn move_aside(folder: &Folder, name: &str) -> Result<String, StoreError> {
 /// held, no other process writes here, so every temporary file of another pid
 /// is stale; without it, only those whose process is gone.
 pub fn remove_stale_temps(folder: &Folder) -> usize {
+  tidy(folder, true).removed
+}
+
+/// What [`tidy`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tidied {
+  /// Stale temporary files removed.
+  pub removed: usize,
+  /// Whether some key file has a `.bak` or `.tmp` of Baileys' hardened helper
+  /// beside it (or the folder could not be listed, so it may).
+  pub key_backups: bool,
+}
+
+/// One pass over the folder after an open: removes the stale temporary files
+/// (see [`remove_stale_temps`]) when `remove_temps`, and sees whether any key
+/// file has a companion of the hardened helper ([`hardened_key_companion`]).
+pub fn tidy(folder: &Folder, remove_temps: bool) -> Tidied {
   let Ok(entries) = std::fs::read_dir(&folder.path) else {
-    return 0;
+    return Tidied { removed: 0, key_backups: true };
   };
   let own = std::process::id();
-  let mut removed = 0;
-  for entry in entries.flatten() {
+  let mut out = Tidied { removed: 0, key_backups: false };
+  for entry in entries {
+    let Ok(entry) = entry else {
+      out.key_backups = true;
+      continue;
+    };
     let name = entry.file_name();
     let Some(name) = name.to_str() else { continue };
+    if hardened_key_companion(name).is_some() {
+      out.key_backups = true;
+      continue;
+    }
+    if !remove_temps {
+      continue;
+    }
     let Some(pid) = temp_name_pid(name) else { continue };
     if is_own_temp(name) || (pid != own && !folder.holds_lock() && process_alive(pid)) {
       continue;
     }
     if let Ok(c) = cstr(name) {
       if folder.io.unlink(folder.dir_fd(), &c).is_ok() {
-        removed += 1;
+        out.removed += 1;
       }
     }
   }
-  removed
+  out
 }
 
 fn process_alive(pid: u32) -> bool {

@@ -1,10 +1,14 @@
 //! Opening an auth folder: Baileys' checks, creation with private modes,
 //! the owner lock, and a descriptor every file operation is relative to.
 
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+
+use parking_lot::Mutex;
 
 use super::error::StoreError;
 use super::io::Io;
@@ -36,6 +40,50 @@ pub struct Folder {
   pub io: Arc<dyn Io>,
   pub options: OpenOptions,
   lock: Option<Arc<FolderLock>>,
+  key_backups: Arc<KeyBackups>,
+}
+
+/// Whether key files of a folder may have a `.bak` (or `.tmp`) of Baileys'
+/// hardened helper beside them, as far as this process knows.
+///
+/// Reading a key whose file is missing then also tries its `.bak`: one more
+/// `open` per missing id. A folder this process owns (holds the lock of) is
+/// listed once after it is opened ([`Folder::begin_key_backup_scan`]); when
+/// no key file has a companion, missing ids are answered without looking for
+/// one. That stays true while the lock is held: this package never makes a
+/// `.bak`, and the hardened helper must not write a folder another process
+/// owns (two owners overwrite each other's sessions anyway). Without the lock
+/// nothing is assumed. An unreadable key file always has its `.bak` looked at.
+pub struct KeyBackups(AtomicU8);
+
+const UNKNOWN: u8 = 0;
+const SCANNING: u8 = 1;
+const NONE: u8 = 2;
+const SOME: u8 = 3;
+
+impl KeyBackups {
+  fn new() -> Arc<KeyBackups> {
+    Arc::new(KeyBackups(AtomicU8::new(UNKNOWN)))
+  }
+}
+
+/// One [`KeyBackups`] per folder and holding of its lock: every open of a
+/// folder under the same lock shares what the first one's listing found; a
+/// lock taken again (the folder was made again) starts from nothing known.
+fn key_backups_for(path: &Path, lock: Option<&Arc<FolderLock>>) -> Arc<KeyBackups> {
+  type Known = HashMap<PathBuf, (Weak<FolderLock>, Arc<KeyBackups>)>;
+  static KNOWN: OnceLock<Mutex<Known>> = OnceLock::new();
+  let Some(lock) = lock else { return KeyBackups::new() };
+  let mut known = KNOWN.get_or_init(Default::default).lock();
+  // The Weak keeps the lock's allocation, so an equal pointer is that very lock.
+  match known.get(path) {
+    Some((held, backups)) if std::ptr::eq(held.as_ptr(), Arc::as_ptr(lock)) => backups.clone(),
+    _ => {
+      let backups = KeyBackups::new();
+      known.insert(path.to_owned(), (Arc::downgrade(lock), backups.clone()));
+      backups
+    }
+  }
 }
 
 impl Folder {
@@ -55,7 +103,8 @@ impl Folder {
     let path = std::fs::canonicalize(given).map_err(|e| StoreError::io("realpath", given, e))?;
     let dir = io.open_dir(&path).map_err(|e| StoreError::io("open", &path, e))?;
     let lock = if options.lock { Some(lock::acquire(&path, dir.as_raw_fd())?) } else { None };
-    Ok(Folder { display: display.to_owned(), path, dir, io, options, lock })
+    let key_backups = key_backups_for(&path, lock.as_ref());
+    Ok(Folder { display: display.to_owned(), path, dir, io, options, lock, key_backups })
   }
 
   pub fn dir_fd(&self) -> RawFd {
@@ -68,6 +117,31 @@ impl Folder {
 
   pub fn holds_lock(&self) -> bool {
     self.lock.is_some()
+  }
+
+  /// Whether a missing key file may still have a `.bak` to read (see [`KeyBackups`]).
+  pub fn may_have_key_backups(&self) -> bool {
+    self.key_backups.0.load(Ordering::Acquire) != NONE
+  }
+
+  /// Whether the caller is to list the folder now and report what it found
+  /// with [`Folder::end_key_backup_scan`]: once per holding of the lock, never
+  /// without it.
+  pub fn begin_key_backup_scan(&self) -> bool {
+    self.lock.is_some() && self.key_backups.0.compare_exchange(UNKNOWN, SCANNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+  }
+
+  /// The listing begun with [`Folder::begin_key_backup_scan`] is done.
+  pub fn end_key_backup_scan(&self, found: bool) {
+    self.key_backups.0.store(if found { SOME } else { NONE }, Ordering::Release);
+  }
+
+  /// Every key file's companions were just removed (a `clear`): with the
+  /// lock held, none can come back.
+  pub fn key_backups_cleared(&self) {
+    if self.lock.is_some() {
+      self.key_backups.0.store(NONE, Ordering::Release);
+    }
   }
 
   /// Makes the folder's entries (renames, unlinks) durable.
