@@ -10,6 +10,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::codec::{parse_file, Flavor, ParseError, Value};
 use crate::listing::{classify, Entry};
+use crate::naming::CREDS_FILE;
 use crate::store::error::StoreError;
 use crate::store::files::MAX_FILE_SIZE;
 
@@ -40,6 +41,10 @@ pub enum Problem {
   TooLarge,
   /// Not a regular file, or unreadable (permissions…).
   Unreadable,
+  /// `creds.json` is missing or unreadable while Baileys' hardened helper's
+  /// `creds.json.bak` is beside it: the store refuses to open until it is
+  /// restored (the finding says how) or moved away.
+  Backup,
 }
 
 impl Problem {
@@ -51,6 +56,7 @@ impl Problem {
       Problem::Misnamed => "misnamed",
       Problem::TooLarge => "too-large",
       Problem::Unreadable => "unreadable",
+      Problem::Backup => "backup",
     }
   }
 }
@@ -197,7 +203,35 @@ pub fn inspect(folder: &Path, options: &InspectOptions, mut fix: Option<FixFile<
       report.findings.push(f);
     }
   }
+  creds_backup_finding(folder, &names, &mut report, options.flavor);
   Ok(report)
+}
+
+/// A `creds.json.bak` matters only when `creds.json` cannot be used: then it
+/// is what the store's open points at (see `StoreError::Corrupt`).
+fn creds_backup_finding(folder: &Path, names: &[(String, std::fs::Metadata)], report: &mut Report, flavor: Flavor) {
+  const BACKUP: &str = "creds.json.bak";
+  let Some((_, meta)) = names.iter().find(|(n, _)| n == BACKUP) else { return };
+  let creds_state = if !report.has_creds {
+    "creds.json is missing"
+  } else if report.findings.iter().any(|f| f.name == CREDS_FILE) {
+    "creds.json cannot be read"
+  } else {
+    return;
+  };
+  let detail = match read_and_parse(folder, BACKUP, meta, flavor) {
+    Ok(Value::Object(_)) => {
+      let restore = if report.has_creds {
+        "mv creds.json creds.json.unreadable && mv creds.json.bak creds.json"
+      } else {
+        "mv creds.json.bak creds.json"
+      };
+      format!("{creds_state}, and this backup (kept by Baileys' hardened helper) holds credentials; the store will not open until it is restored: {restore}")
+    }
+    Ok(_) => format!("{creds_state}, and this backup holds JSON that is not an object"),
+    Err(f) => format!("{creds_state}, and this backup cannot be read either ({}: {})", f.problem.as_str(), f.detail),
+  };
+  report.findings.push(Finding { name: BACKUP.to_owned(), problem: Problem::Backup, detail, moved_to: None });
 }
 
 struct Unnamed {
@@ -250,6 +284,61 @@ mod tests {
     assert_eq!(r.stale_temps, [".baileys-auth-tmp-999999999-1"]);
     let problems: Vec<(&str, &str)> = r.findings.iter().map(|f| (f.name.as_str(), f.problem.as_str())).collect();
     assert_eq!(problems, [("notes.json", "unknown"), ("pre-key-2.json", "torn"), ("session-x.json", "corrupt")]);
+    std::fs::remove_dir_all(&dir).unwrap();
+  }
+
+  fn scratch(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("inspect-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+  }
+
+  #[test]
+  fn hardened_helper_companions_are_not_keys() {
+    let dir = scratch("companions");
+    std::fs::write(dir.join("creds.json"), r#"{"registered":false}"#).unwrap();
+    std::fs::write(dir.join("creds.json.bak"), r#"{"registered":false}"#).unwrap();
+    std::fs::write(dir.join("creds.json.tmp"), r#"{"regis"#).unwrap();
+    std::fs::write(dir.join("pre-key-1.json"), r#"{"a":1}"#).unwrap();
+    std::fs::write(dir.join("pre-key-1.json.bak"), r#"{"a":0}"#).unwrap();
+    std::fs::write(dir.join("pre-key-1.json.tmp"), r#"{"a":"#).unwrap();
+    std::fs::write(dir.join("session-gone.json.bak"), r#"{"b":1}"#).unwrap();
+    std::fs::write(dir.join("session-torn.json.tmp"), r#"{"b":"#).unwrap();
+    let r = inspect(&dir, &InspectOptions { verify: true, flavor: Flavor::Any }, None).unwrap();
+    assert_eq!(r.by_type.len(), 1, "{:?}", r.by_type);
+    assert_eq!(r.by_type["pre-key"].files, 1);
+    assert_eq!(r.by_type["pre-key"].bytes, 7);
+    assert_eq!(r.total_files, 2, "creds.json and pre-key-1.json only");
+    assert_eq!(r.verified, 2);
+    // A backup beside a readable creds.json is the hardened helper's normal state.
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    std::fs::remove_dir_all(&dir).unwrap();
+  }
+
+  #[test]
+  fn a_creds_backup_beside_missing_or_unreadable_creds_is_a_finding() {
+    let dir = scratch("creds-backup");
+    std::fs::write(dir.join("creds.json.bak"), r#"{"registered":true}"#).unwrap();
+    for verify in [false, true] {
+      let r = inspect(&dir, &InspectOptions { verify, flavor: Flavor::Any }, None).unwrap();
+      assert!(!r.has_creds);
+      let f: Vec<_> = r.findings.iter().map(|f| (f.name.as_str(), f.problem.as_str())).collect();
+      assert_eq!(f, [("creds.json.bak", "backup")]);
+      assert!(r.findings[0].detail.contains("creds.json is missing"), "{}", r.findings[0].detail);
+      assert!(r.findings[0].detail.contains("mv creds.json.bak creds.json"), "{}", r.findings[0].detail);
+    }
+    std::fs::write(dir.join("creds.json"), r#"{"registered":"#).unwrap();
+    let r = inspect(&dir, &InspectOptions { verify: false, flavor: Flavor::Any }, None).unwrap();
+    let f: Vec<_> = r.findings.iter().map(|f| (f.name.as_str(), f.problem.as_str())).collect();
+    assert_eq!(f, [("creds.json", "torn"), ("creds.json.bak", "backup")]);
+    assert!(r.findings[1].detail.contains("creds.json cannot be read"), "{}", r.findings[1].detail);
+    assert!(r.findings[1].detail.contains("mv creds.json creds.json.unreadable && mv creds.json.bak creds.json"));
+    std::fs::write(dir.join("creds.json.bak"), "garbage").unwrap();
+    std::fs::remove_file(dir.join("creds.json")).unwrap();
+    let r = inspect(&dir, &InspectOptions { verify: false, flavor: Flavor::Any }, None).unwrap();
+    assert_eq!(r.findings.len(), 1);
+    assert!(r.findings[0].detail.contains("cannot be read either (corrupt"), "{}", r.findings[0].detail);
     std::fs::remove_dir_all(&dir).unwrap();
   }
 }
