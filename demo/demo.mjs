@@ -4,9 +4,18 @@
 //   2. two devices talking end to end through Baileys' own Signal code on
 //      folders this package keeps: 1:1 and group messages, a restart from
 //      disk, then one folder handed to Baileys' own helper;
-//   3. the same storage steps timed beside Baileys' helper.
+//   3. one SQLite file: ./auth_info_baileys copied to ./auth.db with
+//      migrateAuthStores (verified, and back to a folder byte for byte; auth.db
+//      is re-created from the folder on every run, as the CLI's --force does);
+//      then the conversation of part 2 carries on over SQLite: each device's
+//      folder migrated to a .db file mid-conversation, the devices on
+//      useSqliteAuthState, 1:1 and group messages, close() and reopen, more
+//      messages;
+//   4. the storage steps timed: the folder store, the SQLite store (durable
+//      default, fsync: true) and Baileys' helper, on fresh scratch paths.
 // No network: the WhatsApp server's part is played in-process
-// (demo/signal-devices.mjs).
+// (demo/signal-devices.mjs). Everything but ./auth_info_baileys and ./auth.db
+// (with its auth.db.lock) lives under os.tmpdir() and is removed at the end.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -16,16 +25,19 @@ import { isDeepStrictEqual } from 'node:util'
 
 import * as baileys from 'baileys'
 
-import { useMultiFileAuthState } from '../index.mjs'
+import { migrateAuthStores, useMultiFileAuthState, useSqliteAuthState } from '../index.mjs'
 import { Conversation, SignalDevice, SignalServer } from './signal-devices.mjs'
+import { compareFolders, copied, size, sqliteDevices, verification } from './sqlite-stores.mjs'
 
 const { useMultiFileAuthState: baileysHelper } = baileys
 const require = createRequire(import.meta.url)
 const BAILEYS_VERSION = require('baileys/package.json').version
 
 const FOLDER = path.resolve('auth_info_baileys')
+const AUTH_DB = path.resolve('auth.db')
 const PRE_KEYS = 812 // what Baileys v7 uploads on first connect
 const SESSIONS = 300
+const SAVES = 100 // sequential saveCreds in part 4, as a busy socket emits creds.update
 
 const ms = (t) => `${t.toFixed(1)} ms`
 const pad = (s, n) => String(s).padEnd(n)
@@ -49,15 +61,18 @@ function workload() {
   for (let id = 1; id <= PRE_KEYS; id++) {
     preKeys[id] = { private: randomBytes(32), public: randomBytes(32) }
   }
+  // Session ids as Baileys names them: the peer's Signal address, user.device.
   const sessions = {}
-  for (let i = 0; i < SESSIONS; i++) {
-    sessions[`${4915100000000 + i}.0:${i % 4}@s.whatsapp.net`.replace('.0:', ':')] = randomBytes(2048)
-  }
+  for (let i = 0; i < SESSIONS; i++) sessions[`${4915100000000 + i}.${i % 4}`] = randomBytes(2048)
   return { preKeys, sessions }
 }
 
-/** The same steps through one implementation; returns the timings. */
-async function run(open, folder, data) {
+/**
+ * The same steps through one implementation; returns the timings. `saves`:
+ * that many more saveCreds, each after a change to the credentials (as every
+ * creds.update brings one; SQLite writes nothing for an unchanged row).
+ */
+async function run(open, folder, data, { saves = 0 } = {}) {
   const times = {}
   let opened
   ;[times.open, opened] = await timed(() => open(folder))
@@ -71,6 +86,13 @@ async function run(open, folder, data) {
   ;[times.getSessions] = await timed(() => state.keys.get('session', Object.keys(data.sessions)))
   const missing = Array.from({ length: 1000 }, (_, i) => `${i}@lid`)
   ;[times.getMissing] = await timed(() => state.keys.get('session', missing))
+  ;[times.saves] = await timed(async () => {
+    for (let i = 1; i <= saves; i++) {
+      state.creds.accountSyncCounter = i
+      await saveCreds()
+    }
+  })
+  if (typeof opened.close === 'function') await opened.close() // a SQLite store: release the file
   return { times, state }
 }
 
@@ -113,6 +135,8 @@ console.log(`   Stored and read back ${PRE_KEYS} pre-keys and ${SESSIONS} sessio
 
 const GROUP = '120363025246125888@g.us'
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'baileys-auth-native-demo-'))
+const removeRoot = () => fs.rmSync(root, { recursive: true, force: true })
+process.on('exit', removeRoot) // also when a check stops the demo early
 console.log(`2. Two devices talking through Baileys' own Signal code (baileys ${BAILEYS_VERSION}),`)
 console.log(`   each on a folder kept by this package: ${root}/{alice,bob}`)
 
@@ -133,7 +157,7 @@ const bob = new SignalDevice(baileys, server, {
   folder: path.join(root, 'bob'),
   ...OURS,
 })
-const chat = new Conversation()
+let chat = new Conversation() // part 3 counts its messages apart
 const t0 = performance.now()
 
 await alice.boot()
@@ -196,23 +220,158 @@ console.log(
   `   ${sent} messages (${sent - toGroupCount} one-to-one, ${toGroupCount} to the group), all decrypted to their plaintext, in ${ms(performance.now() - t0)}:\n` +
     `   ${total} Signal payloads: ${pkmsg} pkmsg, ${msg} msg (${skdm} of them carrying the group's sender key), ${skmsg} skmsg.\n`,
 )
-fs.rmSync(root, { recursive: true, force: true })
 
-// ------------------------------------------------------------ 3. timings
+// ------------------------------------------------------------ 3. one SQLite file
 
-// Both implementations on fresh folders side by side (part 1's folder may
-// already hold keys, which makes its writes overwrites): a few rounds in
-// alternating order, medians. The folders are removed only at the end, so
-// that no round pays for the files an earlier one freed.
+console.log(`3. The SQLite store, useSqliteAuthState: part 1's folder migrated to one file, ${AUTH_DB}`)
+// auth.db is re-created from the folder on every run. On a second run it
+// already holds the first run's copy: clear: true (what the CLI's --force
+// does) deletes its keys first and the migration replaces its credentials.
+const dbExisted = fs.existsSync(AUTH_DB)
+console.log(
+  dbExisted
+    ? "   auth.db is there from an earlier run: re-created from the folder (clear: true, as the CLI's --force:\n" +
+        '   its keys deleted first, its credentials replaced).'
+    : '   No auth.db yet: created from the folder (every run re-creates it from the folder).',
+)
+{
+  let took, summary
+  try {
+    ;[took, summary] = await timed(() => migrateAuthStores(FOLDER, AUTH_DB, { clear: dbExisted }))
+  } catch (err) {
+    console.log(`   ✗ migrateAuthStores(auth_info_baileys → auth.db) failed: ${err.message}`)
+    process.exit(1)
+  }
+  const [ok, verified] = verification(summary)
+  console.log(`   migrateAuthStores('auth_info_baileys', 'auth.db') in ${ms(took)}: ${copied(summary)},`)
+  console.log(ok ? "     verified: every key and the credentials read back from auth.db equal the folder's ✓" : `     ${verified}`)
+  expectTrue(ok, 'the migration to auth.db did not verify')
+
+  // The file as a user opens it.
+  const db = await useSqliteAuthState({ dbPath: AUTH_DB })
+  const preKeys = await db.state.keys.get('pre-key', Object.keys(data.preKeys))
+  const sessions = await db.state.keys.get('session', Object.keys(data.sessions))
+  const sameKeys =
+    Object.entries(data.preKeys).every(([id, v]) => isDeepStrictEqual(preKeys[id], v)) &&
+    Object.entries(data.sessions).every(([id, v]) => sessions[id] && Buffer.compare(sessions[id], v) === 0)
+  const sameCreds = isDeepStrictEqual(JSON.parse(JSON.stringify(db.state.creds)), JSON.parse(JSON.stringify(creds)))
+  await db.close()
+  console.log(
+    `   useSqliteAuthState('auth.db') reads part 1's keys ${sameKeys ? 'all equal ✓' : 'DIFFERENT ✗'}, credentials ${sameCreds ? 'equal ✓' : 'DIFFERENT ✗'} (then close())`,
+  )
+  expectTrue(sameKeys && sameCreds, 'auth.db holds something else than part 1 wrote')
+
+  // And back: nothing is locked in.
+  const back = path.join(root, 'auth_info_baileys-back')
+  await migrateAuthStores(AUTH_DB, back)
+  const same = compareFolders(FOLDER, back)
+  console.log(`   auth.db: one file of ${size(fs.statSync(AUTH_DB).size)} instead of ${same.files}.`)
+  console.log(
+    `   And back, auth.db → a scratch folder with migrateAuthStores: ${same.files} files, byte for byte the folder's ${check(same.same)}`,
+  )
+  expectTrue(same.same, `folder → auth.db → folder changed: ${same.differing.slice(0, 5).join(', ')}`)
+  console.log('   (from the command line: npx baileys-auth-native migrate auth_info_baileys auth.db --force)\n')
+}
+
+// The conversation of part 2 goes on: each device's folder is migrated to a
+// database file between two messages, and the device restarts on it.
+console.log(`   The conversation of part 2 carries on over SQLite: ${root}/{alice,bob}.db`)
+const files = sqliteDevices(useSqliteAuthState)
+const identityOf = (d) => `${d.creds.registrationId}:${Buffer.from(d.creds.signedIdentityKey.public).toString('hex')}`
+chat = new Conversation()
+const t1 = performance.now()
+
+async function moveToSqlite(device) {
+  const before = identityOf(device)
+  const dbPath = path.join(root, `${device.name.toLowerCase()}.db`)
+  const [took, summary] = await timed(() => migrateAuthStores(device.folder, dbPath))
+  const [ok, verified] = verification(summary)
+  console.log(`   ${device.name}'s folder (kept by ${device.openName}) → ${path.basename(dbPath)}, migrateAuthStores in ${ms(took)}:`)
+  console.log(`     ${copied(summary)}, ${verified}`)
+  device.folder = dbPath // where SignalDevice opens its store: from now on the database file
+  await device.restart(files.impl)
+  const same = identityOf(device) === before
+  console.log(`   ↻ ${device.name} restarted on useSqliteAuthState('${path.basename(dbPath)}'): same identity and registrationId ${check(same)}`)
+  expectTrue(ok && same, `${device.name}'s move to SQLite`)
+}
+
+await moveToSqlite(bob)
+console.log('     (Alice is still on her folder)')
+await say(bob, alice, 'I moved into one SQLite file')
+await say(alice, bob, 'Reads the same from here')
+await toGroup(bob, [alice], 'My first group message, from SQLite')
+await toGroup(alice, [bob], 'Got it')
+
+await moveToSqlite(alice)
+await say(alice, bob, 'Me too, now')
+await toGroup(alice, [bob], 'Both of us on SQLite')
+
+// A restart: close() waits for the pending writes and releases the file.
+{
+  const ids = { alice: identityOf(alice), bob: identityOf(bob) }
+  await files.close(alice.folder)
+  const closedBob = await files.close(bob.folder)
+  const rejects = await closedBob.state.keys.get('session', [bob.sessionAddressOf(alice)]).then(
+    () => false,
+    (err) => err.code === 'EBAILEYSCLOSED',
+  )
+  await alice.restart()
+  await bob.restart()
+  const sameIds = identityOf(alice) === ids.alice && identityOf(bob) === ids.bob
+  const session = (await alice.state.keys.get('session', [alice.sessionAddressOf(bob)]))[alice.sessionAddressOf(bob)]
+  const [usedPreKey] = server.handedOut.get(bob.jid)
+  const preKeyGone = (await bob.state.keys.get('pre-key', [String(usedPreKey)]))[usedPreKey] === null
+  const memory = (await bob.state.keys.get('sender-key-memory', [GROUP]))[GROUP]
+  const remembers = memory?.[alice.jid] === true
+  console.log('   ↻ Both close()d their files and opened them again (a restart):')
+  console.log(
+    `     a call after close() rejects ${check(rejects)}   identities unchanged ${check(sameIds)}   sessions in the file ${check(!!session)}`,
+  )
+  console.log(
+    `     pre-key #${usedPreKey} still gone ${check(preKeyGone)}   Bob remembers Alice has his sender key ${check(remembers)}`,
+  )
+  expectTrue(rejects && sameIds && session && preKeyGone && remembers, 'the SQLite state did not survive the restart')
+}
+await say(bob, alice, 'Back after the restart')
+await say(alice, bob, 'Same sessions, read from the file')
+await toGroup(bob, [alice], 'No key needed for my group messages now')
+await toGroup(alice, [bob], 'See you')
+
+{
+  const { pkmsg, msg, skmsg, skdm, total } = chat.counts
+  const sent = chat.log.length
+  const toGroupCount = chat.log.filter((m) => m.to.endsWith('in group')).length
+  console.log(
+    `   ${sent} more messages (${sent - toGroupCount} one-to-one, ${toGroupCount} to the group), all decrypted to their plaintext, in ${ms(performance.now() - t1)}:\n` +
+      `   ${total} Signal payloads: ${pkmsg} pkmsg, ${msg} msg (${skdm} of them carrying a sender key), ${skmsg} skmsg.\n`,
+  )
+}
+await files.closeAll()
+removeRoot()
+
+// ------------------------------------------------------------ 4. timings
+
+// The three stores on fresh scratch paths side by side (part 1's folder may
+// already hold keys, which makes its writes overwrites): a few rounds, the
+// order rotated each round so that each store runs first, second and third
+// once; medians. The scratch paths are removed only at the end, so that no
+// round pays for the files an earlier one freed.
 const ROUNDS = 3
-console.log(`3. The storage steps of part 1, timed beside Baileys' helper (fresh scratch folders, median of ${ROUNDS} rounds)`)
+console.log("4. The storage steps of part 1 timed: this package's folder store and SQLite store beside Baileys' helper")
+console.log(`   (fresh scratch paths, median of ${ROUNDS} rounds in rotating order)`)
 const scratchRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'baileys-auth-native-timing-'))
-const samples = { ours: [], theirs: [] }
-const implementations = { ours: useMultiFileAuthState, theirs: baileysHelper }
+process.on('exit', () => fs.rmSync(scratchRoot, { recursive: true, force: true }))
+const implementations = {
+  folder: (folder) => useMultiFileAuthState(folder),
+  sqlite: (place) => useSqliteAuthState({ dbPath: `${place}.db` }), // the durable default, fsync: true
+  theirs: baileysHelper,
+}
+const names = Object.keys(implementations)
+const samples = Object.fromEntries(names.map((who) => [who, []]))
 for (let round = 0; round < ROUNDS; round++) {
-  const order = round % 2 === 0 ? ['ours', 'theirs'] : ['theirs', 'ours']
+  const order = names.map((_, i) => names[(i + round) % names.length])
   for (const who of order) {
-    const { times } = await run(implementations[who], path.join(scratchRoot, `${who}-${round}`), data)
+    const { times } = await run(implementations[who], path.join(scratchRoot, `${who}-${round}`), data, { saves: SAVES })
     samples[who].push(times)
   }
 }
@@ -223,19 +382,28 @@ const median = (who, key) => {
 }
 
 const rows = [
-  ['open folder', 'open'],
-  ['saveCreds', 'saveCreds'],
+  ['open', 'open'],
   [`set ${PRE_KEYS} pre-keys`, 'setPreKeys'],
   [`get ${PRE_KEYS} pre-keys`, 'getPreKeys'],
   [`set ${SESSIONS} sessions`, 'setSessions'],
   [`get ${SESSIONS} sessions`, 'getSessions'],
   ['get 1000 missing ids', 'getMissing'],
+  [`saveCreds ×${SAVES}`, 'saves'],
 ]
-console.log(`   ${pad('step', 24)}${pad('this package', 15)}${pad("Baileys' helper", 17)}faster`)
+console.log(`   ${pad('', 24)}${pad('folder', 12)}${pad('SQLite*', 12)}${pad("Baileys'", 12)}faster than Baileys'`)
+console.log(`   ${pad('step', 24)}${pad('store', 12)}${pad('store', 12)}${pad('helper', 12)}${pad('folder', 9)}SQLite`)
+const times = (x) => `${x.toFixed(1)}×`
 for (const [label, key] of rows) {
-  const a = median('ours', key)
-  const b = median('theirs', key)
-  console.log(`   ${pad(label, 24)}${pad(ms(a), 15)}${pad(ms(b), 17)}${(b / a).toFixed(1)}×`)
+  const [f, q, b] = names.map((who) => median(who, key))
+  console.log(`   ${pad(label, 24)}${pad(ms(f), 12)}${pad(ms(q), 12)}${pad(ms(b), 12)}${pad(times(b / f), 9)}${times(b / q)}`)
 }
-console.log('\n(a quick look; `npm run bench` measures properly: more rounds, more workloads, and a file-system floor)')
+console.log(
+  '   * as useSqliteAuthState opens by default, fsync: true (synchronous = FULL): every acknowledged call\n' +
+    '     is on disk and survives a power loss; each set and each saveCreds pays an fsync here. The folder\n' +
+    "     store (fsync: false by default) and Baileys' helper never fsync: a crash of the machine can lose\n" +
+    '     their last writes.',
+)
+console.log(
+  '\n(a quick look; `npm run bench` measures properly: more rounds, more workloads, and a file-system floor)',
+)
 if (failed) process.exit(1)
