@@ -286,9 +286,25 @@ describeStrace(`syscall order under strace -f (${STRACE || 'strace missing: skip
   test('set mixing writes and deletes: one folder fsync after the renames and the unlinks', () => {
     const { folder, calls, marks } = traced
     const events = folderEvents(calls, folder, marks.batch, marks.mixed)
-    const unlinks = events.filter((e) => e.kind === 'unlink' && !TEMP_RE.test(e.name))
-    expect(unlinks.map((u) => u.name).sort()).toEqual(['pre-key-1.json', 'session-4917000001-2@s.whatsapp.net.json'])
+    const deleted = ['pre-key-1.json', 'session-4917000001-2@s.whatsapp.net.json']
+    const unlinks = events.filter((e) => e.kind === 'unlink' && deleted.includes(e.name))
+    expect(unlinks.map((u) => u.name).sort()).toEqual(deleted)
     for (const u of unlinks) expect(u.ret).toBe(0)
+    // Each delete also unlinks the .json.tmp and .json.bak Baileys' hardened
+    // helper keeps (none here: ENOENT), in that order and before the .json,
+    // so that no crash point leaves a .bak the helper would read back.
+    for (const name of deleted) {
+      const of = (n) => events.filter((e) => e.kind === 'unlink' && e.name === n)
+      const [tmp, bak, json] = [of(`${name}.tmp`), of(`${name}.bak`), of(name)]
+      expect([name, tmp.length, bak.length, json.length]).toEqual([name, 1, 1, 1])
+      expect(tmp[0].ret).toBe(-1)
+      expect(tmp[0].raw).toContain('ENOENT')
+      expect(bak[0].ret).toBe(-1)
+      expect(tmp[0].exit).toBeLessThan(bak[0].entry)
+      expect(bak[0].exit).toBeLessThan(json[0].entry)
+    }
+    const others = events.filter((e) => e.kind === 'unlink' && !TEMP_RE.test(e.name) && !deleted.some((d) => e.name === d || e.name === `${d}.tmp` || e.name === `${d}.bak`))
+    expect(others).toEqual([])
     const written = checkOneFile(events, folder, 'pre-key-3.json', fs.statSync(path.join(folder, 'pre-key-3.json')).size, true)
     const folderSyncs = events.filter((e) => e.kind === 'fsync-folder')
     expect(folderSyncs).toHaveLength(1)
