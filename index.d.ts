@@ -427,7 +427,7 @@ export interface MigrationProgress {
   count?: number
   checked?: number
   total: number
-  /** `migrateAuthFolders` only: key files of the known types in the source. */
+  /** `migrateAuthStores` / `migrateAuthFolders` only: keys of the known types in the source. */
   expected?: number
 }
 
@@ -475,11 +475,59 @@ export declare function migrateAuthFolders(
   },
 ): Promise<MigrationSummary & { from: string; to: string }>
 
+/** Options of `migrateAuthStores` and `migrateAuthFolders`. */
+export interface StoreMigrationOptions {
+  flavor?: Flavor
+  /** Left out: each store's default (a folder: off; a SQLite file: on). */
+  fsync?: boolean
+  /** Read every key and the credentials back and compare them as bytes (default `true`). */
+  verify?: boolean
+  /** Delete the destination's keys first. */
+  clear?: boolean
+  /** Keys per destination write (one transaction in a SQLite file); default 256. */
+  batchSize?: number
+  onProgress?: (progress: MigrationProgress) => void
+}
+
+/**
+ * Copies credentials and every key between two of this package's stores, in
+ * any direction: a folder, or a SQLite file (a path ending in `.db`,
+ * `.sqlite` or `.sqlite3`, or `sqlite:PATH`). Values go across as bytes, so
+ * what the destination stores is byte for byte what the source held. The
+ * source is read without its lock (a snapshot if it is in use), the
+ * destination written under it. Verifies by default. Rejects (`code:
+ * 'ENOCREDS'`) for a source without credentials.
+ */
+export declare function migrateAuthStores(from: string, to: string, options?: StoreMigrationOptions): Promise<MigrationSummary & { from: string; to: string }>
+
+/** What `inspectSqlite` reports (the CLI's `stats` and `verify` of a SQLite file). */
+export interface SqliteReport {
+  file: string
+  hasCreds: boolean
+  /** `null` when the credentials cannot be read. */
+  registered: boolean | null
+  accountId: string | null
+  byType: { [type: string]: { keys: number; bytes: number } }
+  /** The database, its WAL and shared-memory file. */
+  fileBytes: number
+  /** Values kept aside because they could not be decoded. */
+  quarantined: number
+  /** Values decoded (with `verify`). */
+  verified: number
+  /** With `verify`: SQLite's `integrity_check` lines other than `ok`, and every value that does not decode. */
+  findings: Array<{ type: string | null; id: string | null; problem: 'integrity' | 'corrupt' | 'revive' | 'creds'; detail: string }>
+}
+
+/** Read-only: works beside a running bot and never writes. */
+export declare function inspectSqlite(dbPath: string, options?: { verify?: boolean; flavor?: Flavor }): Promise<SqliteReport>
+
 // ------------------------------------------------------------------ errors
 
 /**
  * `creds.json` exists but cannot be read as credentials (torn, not JSON, or
- * JSON that is not an object); it was left exactly as it was. Baileys' own
+ * JSON that is not an object), or is missing next to a `creds.json.bak` of
+ * Baileys' hardened helper (the message says how to restore it); or a SQLite
+ * file is not an auth database; it was left exactly as it was. Baileys' own
  * helper would have started over with fresh credentials, logging the device
  * out.
  */

@@ -155,6 +155,8 @@ function table(rows, align) {
 }
 
 function credsLine(r) {
+  const backup = r.findings.find((x) => x.problem === 'backup')
+  if (!r.hasCreds && backup) return `missing, but ${backup.name} is there (${backup.detail})`
   if (!r.hasCreds) return 'none (no creds.json: a new session would start here)'
   if (r.registered === null) {
     const f = r.findings.find((x) => x.name === 'creds.json')
@@ -329,7 +331,11 @@ async function migrate(from, to, values) {
   if (parseStoreSpec(from).label === parseStoreSpec(to).label) throw new UsageError('<from> and <to> are the same store')
   const source = await describeStore(from, { flavor })
   if (source === null) throw Object.assign(new Error(`${from} does not exist`), { code: 'ENOENT' })
-  if (!source.hasCreds) throw Object.assign(new Error(`${from} has no ${source.kind === 'folder' ? 'creds.json' : 'credentials'}: nothing to migrate`), { code: 'ENOCREDS' })
+  if (!source.hasCreds) {
+    const backup = source.detail.findings?.find((f) => f.problem === 'backup')
+    if (backup) throw Object.assign(new Error(`${from}: ${backup.detail}`), { code: 'EBACKUP' })
+    throw Object.assign(new Error(`${from} has no ${source.kind === 'folder' ? 'creds.json' : 'credentials'}: nothing to migrate`), { code: 'ENOCREDS' })
+  }
   const dest = await exists(to)
   const holdsData = dest && (dest.hasCreds || Object.values(dest.byType).some((n) => n > 0))
   if (holdsData && !values.force) {
