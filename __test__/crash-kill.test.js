@@ -95,7 +95,10 @@ function checkFolder(folder, acked, state, inFlight, stats, ctx) {
   const problem = (kind, detail) => {
     stats.problems.push({ kill: stats.kills, acked, kind, detail })
   }
-  const names = fs.readdirSync(folder)
+  // A kill that lands before the child made its folder leaves no folder:
+  // nothing was acknowledged yet, and nothing can be torn.
+  const names = fs.existsSync(folder) ? fs.readdirSync(folder) : []
+  if (names.length === 0 && acked > 0) problem('folder-missing', 'acknowledged writes, but no folder')
   const present = new Map()
   const tornBefore = stats.tornFiles
   for (const name of names) {
