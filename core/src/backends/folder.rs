@@ -108,6 +108,19 @@ impl FolderBackend {
   }
 }
 
+/// A key file's bytes, or, when it is missing, those of the `<name>.bak`
+/// Baileys' hardened helper keeps (it leaves only that when stopped between
+/// its two renames, and reads it then, as the folder store does).
+fn read_key_bytes(folder: &Folder, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+  match read_bytes(folder, name)? {
+    Some(b) => Ok(Some(b)),
+    None => match files::backup_name(name) {
+      Some(bak) => read_bytes(folder, &bak),
+      None => Ok(None),
+    },
+  }
+}
+
 /// The bytes of a file (`None` when missing).
 fn read_bytes(folder: &Folder, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
   let mut buf = Vec::new();
@@ -142,14 +155,14 @@ impl Backend for FolderBackend {
     self.run(
       folder,
       vec![(CREDS_FILE.to_owned(), ())],
-      |f, name, ()| read_bytes(f, name),
-      |f, mut r| match r.pop().unwrap_or_else(|| Err(StoreError::Internal { message: "no answer".into() })) {
-        Ok(Some(b)) if b.is_empty() => Err(BackendError::new(
-          ErrorKind::Corrupt,
-          format!("{} is empty or larger than any credentials file; it was left untouched", f.file_path(CREDS_FILE).display()),
-        )),
-        r => r.map_err(backend_error),
+      // The folder store's own checks first (unreadable credentials, or a
+      // lone `creds.json.bak` of Baileys' hardened helper, are errors, never
+      // "none"), then the bytes as the file holds them.
+      |f, name, ()| match crate::auth_store::read_creds(f)? {
+        None => Ok(None),
+        Some(_) => read_bytes(f, name),
       },
+      |_, mut r| r.pop().unwrap_or_else(|| Err(StoreError::Internal { message: "no answer".into() })).map_err(backend_error),
     )
   }
 
@@ -173,7 +186,7 @@ impl Backend for FolderBackend {
     self.run(
       folder,
       ops,
-      |f, name, i: usize| read_bytes(f, name).map(|b| (i, b)),
+      |f, name, i: usize| read_key_bytes(f, name).map(|b| (i, b)),
       move |_, results| {
         let mut out: Vec<KeyRead> = (0..count).map(|_| Ok(None)).collect();
         for r in results {
@@ -226,7 +239,9 @@ impl Backend for FolderBackend {
       |f, _, ()| crate::auth_store::read_dir_names(f),
       move |_, mut r| {
         let names = r.pop().unwrap_or_else(|| Ok(Vec::new())).map_err(backend_error)?;
-        let mut ids: Vec<String> = names.iter().filter_map(|n| listing::id_of(n, &key_type)).collect();
+        // A key whose only file is the hardened helper's `<name>.json.bak` is a key too.
+        let backups = names.iter().filter_map(|n| n.strip_suffix(".bak").filter(|base| base.ends_with(".json")));
+        let mut ids: Vec<String> = names.iter().map(String::as_str).chain(backups).filter_map(|n| listing::id_of(n, &key_type)).collect();
         ids.sort();
         ids.dedup();
         Ok(ids.into_iter().filter(|id| after.as_deref().is_none_or(|a| id.as_str() > a)).take(limit).collect())
@@ -285,5 +300,30 @@ impl Backend for FolderBackend {
       },
     );
     pending
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  /// A folder Baileys' hardened helper left between its two renames: only
+  /// the `.bak` of a key, and of the credentials.
+  #[test]
+  fn what_the_hardened_helper_left_is_read_as_it_reads_it() {
+    let dir = std::env::temp_dir().join(format!("ban-folder-backend-bak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pre-key-1.json.bak"), b"{\"k\":1}").unwrap();
+    std::fs::write(dir.join("pre-key-2.json"), b"{\"k\":2}").unwrap();
+    let b = open(dir.to_str().unwrap(), OpenOptions::default()).unwrap();
+    let got = b.read("pre-key", vec!["1".into(), "2".into(), "3".into()]).wait().unwrap();
+    assert_eq!(got, vec![Ok(Some(b"{\"k\":1}".to_vec())), Ok(Some(b"{\"k\":2}".to_vec())), Ok(None)]);
+    assert_eq!(b.list_ids("pre-key", None, 10).wait().unwrap(), vec!["1".to_owned(), "2".to_owned()]);
+    assert_eq!(b.load_creds().wait().unwrap(), None);
+    std::fs::write(dir.join("creds.json.bak"), b"{\"registered\":true}").unwrap();
+    assert_eq!(b.load_creds().wait().unwrap_err().kind, ErrorKind::Corrupt);
+    b.close().wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
   }
 }
