@@ -4,12 +4,29 @@
 //
 //   node bench/run.mjs [--rounds N] [--rounds9 M] [--only 1,2,5] [--json out.json]
 //                      [--no-fsync] [--fsync9] [--keep]
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 
+import {
+  ensureFloor,
+  fmtMiB,
+  fmtMs,
+  fmtRange,
+  fmtRatio,
+  here,
+  log,
+  machineWatch,
+  median,
+  ratio,
+  rm,
+  root,
+  scratch,
+  settle,
+  stats,
+  table,
+} from './harness.mjs'
 import {
   loadImpls,
   makeData,
@@ -19,9 +36,6 @@ import {
   runRound,
   WORKLOADS,
 } from './workloads.mjs'
-
-const here = path.dirname(fileURLToPath(import.meta.url))
-const root = path.join(here, '..')
 
 // ---------------------------------------------------------------- options
 const DEFAULT_ROUNDS = 9
@@ -71,88 +85,18 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2))
 const only = (id) => !opts.only || opts.only.includes(id)
-const log = (...a) => console.error(...a)
-
-// ---------------------------------------------------------------- the floor binary
-const floorDir = path.join(here, 'floor')
-const floorBin = path.join(floorDir, 'target', 'release', 'floor')
-
-function newest(dir) {
-  let t = 0
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name)
-    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs)
-  }
-  return t
-}
-
-function ensureFloor() {
-  const sources = Math.max(newest(path.join(floorDir, 'src')), fs.statSync(path.join(floorDir, 'Cargo.toml')).mtimeMs)
-  if (!fs.existsSync(floorBin) || fs.statSync(floorBin).mtimeMs < sources) {
-    log('[bench] building the Rust floor (cargo build --release --manifest-path bench/floor/Cargo.toml)…')
-    execFileSync('cargo', ['build', '--release', '--manifest-path', path.join(floorDir, 'Cargo.toml')], {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    })
-  }
-}
-
-// ---------------------------------------------------------------- stats and formatting
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const stats = (xs) => (xs && xs.length ? { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length } : null)
-
-function fmtMs(ms) {
-  if (ms == null) return '—'
-  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`
-  if (ms >= 100) return `${ms.toFixed(0)} ms`
-  if (ms >= 10) return `${ms.toFixed(1)} ms`
-  return `${ms.toFixed(2)} ms`
-}
-const fmtNum = (ms) => (ms >= 10_000 ? (ms / 1000).toFixed(1) : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2))
-function fmtRange(s) {
-  if (!s) return '—'
-  return `${fmtMs(s.median)} [${fmtNum(s.min)}–${fmtNum(s.max)}]`
-}
-const fmtMiB = (kib) => (kib == null ? '—' : `${(kib / 1024).toFixed(0)} MiB`)
-function fmtRatio(r) {
-  if (r == null || !Number.isFinite(r)) return '—'
-  return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(2) : r.toFixed(2)}×`
-}
-const ratio = (a, b) => (a && b ? a.median / b.median : null)
-
-function table(headers, rows, align) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
-  const line = (cells) =>
-    cells.map((c, i) => (align[i] === 'l' ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ')
-  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
-}
 
 // ---------------------------------------------------------------- the run
-ensureFloor()
+const floorBin = ensureFloor()
 const impls = await loadImpls()
 const ours = (await import('../index.mjs')).default
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'baileys-auth-bench-'))
-// On ext4, mark the scratch folder a "top directory" (chattr +T): the Orlov
-// allocator then puts each fresh folder in block groups of its own, so that one
-// implementation's created and deleted inodes do not slow another's inode
-// allocation (ext4 without a journal skips recently deleted inodes when it
-// allocates). Folders are removed at the end, not between turns, for the same
-// reason (workload 9's are removed at once: they are big, and in groups of their own).
-spawnSync('chattr', ['+T', base], { stdio: 'ignore' })
+// On ext4 the scratch folder is marked a "top directory" (chattr +T, see
+// harness.mjs). Folders are removed at the end, not between turns, for the
+// same reason (workload 9's are removed at once: they are big, and in groups
+// of their own).
+const base = scratch('baileys-auth-bench-')
 let seq = 0
 const fresh = (tag) => path.join(base, `${tag}-${++seq}`)
-// `rm -rf` (much faster than fs.rmSync on folders of 50,000 files).
-const rm = (p) => {
-  if (spawnSync('rm', ['-rf', '--', p], { stdio: 'ignore' }).status !== 0) fs.rmSync(p, { recursive: true, force: true })
-}
-// Before each implementation's turn (not timed): write back what the previous one
-// left dirty, so that nobody pays for somebody else's writeback.
-const settle = () => spawnSync('sync', { stdio: 'ignore' })
-
 const data = makeData()
 const fsyncIds = WORKLOADS.filter((w) => w.fsync && only(w.id)).map((w) => w.id)
 const runFsync = opts.fsync && fsyncIds.length > 0
@@ -222,35 +166,8 @@ if (only(8)) {
   log(`[bench]   ${((performance.now() - t) / 1000).toFixed(1)} s`)
 }
 
-// What else the machine was doing: CPU pressure (time some runnable task waited for a CPU).
-function pressure(kind) {
-  try {
-    const line = fs.readFileSync(`/proc/pressure/${kind}`, 'utf8').split('\n').find((l) => l.startsWith('some'))
-    return Number(/total=(\d+)/.exec(line)[1]) // µs
-  } catch {
-    return null
-  }
-}
-function mountOf(dir) {
-  try {
-    const real = fs.realpathSync(dir)
-    let best = null
-    for (const l of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const [dev, mnt, type, options] = l.split(' ')
-      if (!mnt) continue
-      if ((real === mnt || real.startsWith(mnt.endsWith('/') ? mnt : `${mnt}/`)) && (!best || mnt.length >= best.mnt.length)) {
-        best = { dev, mnt, type, options }
-      }
-    }
-    return best
-  } catch {
-    return null
-  }
-}
-const load0 = os.loadavg()[0]
-const cpuPressure0 = pressure('cpu')
-const ioPressure0 = pressure('io')
-const started = performance.now()
+const watch = machineWatch()
+const started = watch.started
 // Warm-up (not counted): every implementation once, so JIT and caches are warm for all.
 log('[bench] warm-up round (not counted)…')
 for (const n of [...implNames, ...(runFsync ? ['ours-fsync'] : [])]) {
@@ -295,25 +212,7 @@ if (only(9)) {
     log(`[bench]   ${((performance.now() - started) / 1000).toFixed(0)} s so far`)
   }
 }
-const elapsed = (performance.now() - started) / 1000
-const load1 = os.loadavg()[0]
-const pct = (a, b) => (a != null && b != null ? `${((100 * (b - a)) / 1e6 / elapsed).toFixed(0)}%` : '?')
-const cpuStall = pct(cpuPressure0, pressure('cpu'))
-const ioStall = pct(ioPressure0, pressure('io'))
-const mount = mountOf(os.tmpdir())
-// ext4 without a journal (no /proc/fs/jbd2/<dev>-* entry): see bench/README.md.
-function ext4WithoutJournal(m) {
-  if (!m || m.type !== 'ext4' || !fs.existsSync('/proc/fs/jbd2')) return false
-  const dev = path.basename(fs.realpathSync.native?.(m.dev) ?? m.dev)
-  return !fs.readdirSync('/proc/fs/jbd2').some((e) => e.startsWith(`${dev}-`))
-}
-const noJournal = (() => {
-  try {
-    return ext4WithoutJournal(mount)
-  } catch {
-    return false
-  }
-})()
+const { elapsed, load0, load1, cpuStall, ioStall, mount, noJournal } = watch.end()
 
 // ---------------------------------------------------------------- report
 const S = (impl, id) => stats(samples[impl][id])

@@ -1,5 +1,6 @@
 // Workload 9 in a process of its own, so that its peak RSS is its own:
-//   node bench/w9-child.mjs <ours|ours-fsync|v7|v6> <folder> [batches] [batchSize]
+//   node bench/w9-child.mjs <ours|ours-fsync|v7|v6|sqlite|sqlite-normal|ref-full|ref-normal|folder> <folder> [batches] [batchSize]
+// (the SQLite contestants of bench/sqlite.mjs keep their file in <folder>/auth.db)
 // Sets batches × batchSize pre-key-shaped keys ({private, public}: Buffer(32)),
 // one awaited `keys.set` per batch, in a fresh folder. Each batch's values are
 // made just before its `set` (not timed), as a bot makes them.
@@ -19,7 +20,8 @@ function status(field) {
 }
 
 const impl = await loadImpl(name)
-const { state } = await impl.open(folder)
+const opened = await impl.open(folder)
+const { state } = opened
 const baselineRssKiB = status('VmRSS')
 const baselineHwmKiB = status('VmHWM')
 let setMs = 0
@@ -33,8 +35,11 @@ for (let b = 0; b < batches; b++) {
   setMs += performance.now() - t
 }
 const wallMs = performance.now() - wall
-const written = fs.readdirSync(folder).filter((f) => f.startsWith('pre-key-')).length
-if (written !== batches * batchSize) throw new Error(`expected ${batches * batchSize} files, found ${written}`)
+const peakRssKiB = status('VmHWM')
+// Not timed: close (a SQLite store checkpoints its WAL), then count what was stored.
+if (opened.close) await opened.close()
+const written = impl.count ? impl.count(folder, 'pre-key') : fs.readdirSync(folder).filter((f) => f.startsWith('pre-key-')).length
+if (written !== batches * batchSize) throw new Error(`expected ${batches * batchSize} keys, found ${written}`)
 process.stdout.write(
   `${JSON.stringify({
     impl: name,
@@ -42,7 +47,7 @@ process.stdout.write(
     wallMs,
     baselineRssKiB,
     baselineHwmKiB,
-    peakRssKiB: status('VmHWM'),
+    peakRssKiB,
     maxRssKiB: process.resourceUsage().maxRSS,
   })}\n`,
 )

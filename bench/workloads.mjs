@@ -1,6 +1,6 @@
-// The bench's implementations, data and workloads, shared by bench/run.mjs
-// and the workload-9 child (bench/w9-child.mjs). File names and sizes here
-// must match bench/floor/src/main.rs.
+// The bench's implementations, data and workloads, shared by bench/run.mjs,
+// bench/sqlite.mjs and the workload-9 child (bench/w9-child.mjs). File names,
+// ids and sizes here must match bench/floor/src/main.rs and src/sqlite.rs.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -100,8 +100,71 @@ export async function loadImpls() {
   }
 }
 
+/**
+ * The contestants of the SQLite bench (bench/sqlite.mjs), in its order:
+ * ours on SQLite (durable default `fsync: true`, then `fsync: false`), the JS
+ * reference store at the matching synchronous levels, Baileys v7's folder
+ * helper, our folder store (for context).
+ */
+export const SQLITE_CONTESTANTS = ['sqlite', 'sqlite-normal', 'ref-full', 'ref-normal', 'v7', 'folder']
+
+/** The database file of a SQLite contestant: `auth.db` in its (fresh) folder. */
+export function dbIn(folder) {
+  fs.mkdirSync(folder, { recursive: true })
+  return path.join(folder, 'auth.db')
+}
+
+/** One value from a closed (or WAL-shared) database file, read with better-sqlite3. */
+function readDb(folder, sql, ...params) {
+  const Database = require('better-sqlite3')
+  const db = new Database(path.join(folder, 'auth.db'), { readonly: true, fileMustExist: true })
+  try {
+    return db.prepare(sql).pluck().get(...params)
+  } finally {
+    db.close()
+  }
+}
+
+/**
+ * One SQLite-bench contestant. `open(folder)` → `{ state, saveCreds, close? }`;
+ * after `close`, `savedCreds(folder)` gives the stored credentials (plain
+ * JSON) and `count(folder, type)` the number of stored keys of `type`.
+ */
+export async function loadSqliteImpl(name) {
+  const folderStore = {
+    savedCreds: (folder) => JSON.parse(fs.readFileSync(path.join(folder, 'creds.json'), 'utf8')),
+    count: (folder, type) => fs.readdirSync(folder).filter((f) => f.startsWith(`${type}-`)).length,
+  }
+  const sqliteFile = {
+    savedCreds: (folder) => JSON.parse(readDb(folder, "SELECT value FROM creds WHERE key = '__creds__'")),
+    count: (folder, type) => readDb(folder, 'SELECT count(*) FROM signal_keys WHERE type = ?', type),
+  }
+  const v7 = await import('baileys') // every contestant's process loads Baileys (a bot does)
+  if (name === 'sqlite' || name === 'sqlite-normal') {
+    const ours = require('../index.js')
+    const fsync = name === 'sqlite'
+    return { label: `ours SQLite fsync:${fsync}`, open: (folder) => ours.useSqliteAuthState({ dbPath: dbIn(folder), fsync }), ...sqliteFile }
+  }
+  if (name === 'ref-full' || name === 'ref-normal') {
+    const { useReferenceSqliteAuthState } = await import('./sqlite-reference.mjs')
+    const synchronous = name === 'ref-full' ? 'FULL' : 'NORMAL'
+    return {
+      label: `JS ref ${synchronous}`,
+      open: (folder) => useReferenceSqliteAuthState({ dbPath: dbIn(folder), baileys: v7, synchronous }),
+      ...sqliteFile,
+    }
+  }
+  if (name === 'v7') return { label: 'Baileys v7', open: (folder) => v7.useMultiFileAuthState(folder), ...folderStore }
+  if (name === 'folder') {
+    const ours = require('../index.js')
+    return { label: 'ours folder', open: (folder) => ours.useMultiFileAuthState(folder), ...folderStore }
+  }
+  throw new Error(`unknown SQLite-bench contestant ${name}`)
+}
+
 /** Loads only what the workload-9 child of `impl` needs (plus Baileys v7 for ours: a bot always loads Baileys). */
 export async function loadImpl(name) {
+  if (SQLITE_CONTESTANTS.includes(name) && name !== 'v7') return loadSqliteImpl(name)
   if (name === 'ours' || name === 'ours-fsync') {
     const ours = require('../index.js')
     await import('baileys')
@@ -225,7 +288,7 @@ function burstData() {
   return { preload, calls }
 }
 
-function check(cond, what) {
+export function check(cond, what) {
   if (!cond) throw new Error(`bench check failed: ${what}`)
 }
 
@@ -243,7 +306,7 @@ export async function quiesce() {
   await pause(50)
 }
 
-async function timed(fn) {
+export async function timed(fn) {
   await quiesce()
   const t = performance.now()
   const r = await fn()

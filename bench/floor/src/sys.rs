@@ -1,6 +1,6 @@
 //! The handful of Linux system calls the floor makes, declared by hand so that
-//! the package has no dependencies (it builds offline, with no lock file to
-//! resolve). x86_64 Linux with glibc ≥ 2.33 (for the `fstat` symbol) only,
+//! the `floor` binary has no dependencies (it builds offline; the package's
+//! one dependency, rusqlite, is only for `floor-sqlite`, behind a feature). x86_64 Linux with glibc ≥ 2.33 (for the `fstat` symbol) only,
 //! which is the only target of baileys-auth-native.
 
 #![allow(non_camel_case_types)]
