@@ -167,7 +167,7 @@ const BAD_CREDS = { credsNotJson: '{"noiseKey": torn', credsNull: 'null', credsA
 
 /** Rewrites the creds row with better-sqlite3 (no store has the file open); `journalMode` to switch the file's mode. */
 function setCredsRow(db, text, journalMode) {
-  const Database = require('better-sqlite3')
+  const Database = require('./support/sqlite-tools.js').betterSqlite()
   const w = new Database(db)
   w.prepare("UPDATE creds SET value = ? WHERE key = '__creds__'").run(text)
   if (journalMode) w.pragma(`journal_mode = ${journalMode}`)
@@ -383,7 +383,7 @@ describe('(b) bad files: AuthFileCorruptError, left byte for byte as they were, 
   test('another application’s SQLite file is refused and left untouched (not turned into an auth store)', async () => {
     const d = dir('foreign')
     const db = path.join(d, 'auth.db')
-    const Database = require('better-sqlite3')
+    const Database = require('./support/sqlite-tools.js').betterSqlite()
     const w = new Database(db)
     w.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('mine')")
     w.close()
@@ -410,7 +410,7 @@ describe('(b) bad files: AuthFileCorruptError, left byte for byte as they were, 
     expect(x.againOk).toBe(true)
     expect(x.creds.keys).toBeGreaterThan(10)
     expect(fs.statSync(db).size).toBeGreaterThan(0)
-    const Database = require('better-sqlite3')
+    const Database = require('./support/sqlite-tools.js').betterSqlite()
     const r = new Database(db, { readonly: true })
     expect(r.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((t) => t.name)).toEqual(['baileys_auth_native_quarantine', 'creds', 'signal_keys'])
     // Credentials are not written until saveCreds, as in Baileys.
@@ -565,7 +565,7 @@ describe('(e) hostile ids and values: no crash, typed errors, all or nothing', (
 
   test('undecodable rows written behind the store: null, one warning each, kept aside byte for byte; the rest reads', async () => {
     const real = await realDb('stored', { batches: 1 })
-    const Database = require('better-sqlite3')
+    const Database = require('./support/sqlite-tools.js').betterSqlite()
     const w = new Database(real.db)
     const secret = crypto.randomBytes(32)
     const goodText = JSON.stringify({ private: { type: 'Buffer', data: secret.toString('base64') }, public: { type: 'Buffer', data: crypto.randomBytes(32).toString('base64') } })

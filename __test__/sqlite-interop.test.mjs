@@ -92,7 +92,7 @@ describe.each([
 ])('SQLite interop with the contract reference store (Baileys %s)', (line, baileys) => {
   const { proto } = baileys
   const { makeKeyData, roundTrip } = makeParityFixtures({ baileys, keyData: keyForms })
-  const refOpen = track((dbPath) => useReferenceSqliteAuthState({ dbPath, baileys }))
+  const refOpen = track((dbPath) => useReferenceSqliteAuthState({ dbPath, baileys, Driver: T.betterSqlite() }))
   const opts = { flavor: line, proto }
 
   /** Every value of `data`'s types through `keys.get` (plus missing ids), dumped per `type/id`. */
@@ -225,7 +225,7 @@ test("our file's schema: the contract's tables and index statement for statement
   expect(T.query(db, `SELECT count(*) AS n FROM ${T.QUARANTINE_TABLE}`)).toEqual([{ n: 0 }])
   expect(T.integrity(db)).toEqual(['ok'])
 
-  const ref = await useReferenceSqliteAuthState({ dbPath: db, baileys: baileysV7 })
+  const ref = await useReferenceSqliteAuthState({ dbPath: db, baileys: baileysV7, Driver: T.betterSqlite() })
   expect(Object.keys(await ref.state.keys.get('pre-key', [1]))).toEqual(['1'])
   await ref.state.keys.set({ 'pre-key': { 2: baileysV7.Curve.generateKeyPair() } })
   await ref.close()
@@ -254,7 +254,7 @@ test('rows another writer may leave (invalid UTF-8 in TEXT, a BLOB, a number) re
     { id: 'ok', t: 'text' },
   ])
   const ids = ['ok', 'bad-utf8', 'blob', 'number']
-  const ref = await useReferenceSqliteAuthState({ dbPath: db, baileys: baileysV7 })
+  const ref = await useReferenceSqliteAuthState({ dbPath: db, baileys: baileysV7, Driver: T.betterSqlite() })
   const fromRef = await ref.state.keys.get('t', ids)
   await ref.close()
   const { logger, warnings } = T.recordingLogger()

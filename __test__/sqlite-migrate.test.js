@@ -73,7 +73,7 @@ test('folder → auth.db → folder: every file byte for byte as Baileys wrote i
 test("auth.db made from Baileys' folder reads, in the contract's SQLite store, as Baileys' helper reads the folder", async () => {
   await ours.migrateAuthStores(source, at('two.db'))
   const { useReferenceSqliteAuthState } = await import('../bench/sqlite-reference.mjs')
-  const ref = await useReferenceSqliteAuthState({ dbPath: at('two.db'), baileys })
+  const ref = await useReferenceSqliteAuthState({ dbPath: at('two.db'), baileys, Driver: require('./support/sqlite-tools.js').betterSqlite() })
   const helper = await baileys.useMultiFileAuthState(source)
   try {
     expect(dump(ref.state.creds)).toEqual(dump(helper.state.creds))
@@ -120,7 +120,7 @@ test('the command line moves a folder into sqlite:PATH and back, refuses a full 
 test('verify of a file finds a value that cannot be decoded, and changes nothing', () => {
   const db = at('four.db')
   expect(spawnSync(process.execPath, [CLI, 'migrate', source, db]).status).toBe(0)
-  const Database = require('better-sqlite3')
+  const Database = require('./support/sqlite-tools.js').betterSqlite()
   const conn = new Database(db)
   conn.prepare("UPDATE signal_keys SET value = '{\"torn' WHERE type = 'pre-key' AND id = '1'").run()
   conn.close()

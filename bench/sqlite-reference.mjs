@@ -33,11 +33,14 @@ const LIST_PAGE = 500
  *   use (its module namespace will do).
  * - `synchronous`: `'NORMAL'` (the contract's, the default: a commit survives a
  *   process crash) or `'FULL'` (it survives a power loss too).
+ * - `Driver`: the better-sqlite3 `Database` class (the default), or one with its
+ *   API: the tests pass one whose connections live in another process, since
+ *   two copies of SQLite in one process must not open the same file.
  *
  * Resolves to `{ state: { creds, keys }, saveCreds, close, db }`; `db` is the
  * better-sqlite3 connection, for tests and the bench.
  */
-export async function useReferenceSqliteAuthState({ dbPath, baileys, synchronous = 'NORMAL' } = {}) {
+export async function useReferenceSqliteAuthState({ dbPath, baileys, synchronous = 'NORMAL', Driver = Database } = {}) {
   if (typeof dbPath !== 'string' || dbPath === '') throw new TypeError('dbPath must be a non-empty string')
   const { BufferJSON, proto, initAuthCreds } = baileys || {}
   if (!BufferJSON || !proto || typeof initAuthCreds !== 'function') {
@@ -50,7 +53,7 @@ export async function useReferenceSqliteAuthState({ dbPath, baileys, synchronous
   const decode = (text) => JSON.parse(text, BufferJSON.reviver)
 
   // better-sqlite3's default busy timeout (5 s) is the contract's: none set here.
-  const db = new Database(dbPath)
+  const db = new Driver(dbPath)
   try {
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${level}`)

@@ -33,7 +33,7 @@ function sqliteBackend({ useSqliteAuthState, baileys, loadReference }) {
     open: (place) =>
       reopen(place, async (dbPath) => {
         const { useReferenceSqliteAuthState } = await loadReference()
-        return useReferenceSqliteAuthState({ dbPath, baileys })
+        return useReferenceSqliteAuthState({ dbPath, baileys, Driver: T.betterSqlite() })
       }),
   }
   const row = (d, type, id) => T.query(d.folder, 'SELECT id FROM signal_keys WHERE type = ? AND id = ?', type, String(id))

@@ -6,12 +6,14 @@
 //
 // This module loads neither Baileys nor this package: the suites hand them in.
 
+const { execFileSync, spawn } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const v8 = require('node:v8')
 
-/** better-sqlite3, or an error that says how to get its native build. */
-function betterSqlite() {
+/** better-sqlite3 itself, or an error that says how to get its native build. */
+function loadBetterSqlite() {
   try {
     return require('better-sqlite3')
   } catch (e) {
@@ -19,6 +21,117 @@ function betterSqlite() {
       `better-sqlite3 cannot be loaded (${e.message}): run \`npm install\`; if its native build is missing, ` +
         '`npm rebuild better-sqlite3` (see __test__/sqlite-reference.test.mjs)',
     )
+  }
+}
+
+/**
+ * A better-sqlite3 `Database` class whose connections live in a child process
+ * (support/sqlite-server.js), called synchronously: `new`, `prepare(sql)`
+ * with `run`/`get`/`all`, `exec`, `pragma`, `transaction(fn)`, `close`.
+ *
+ * Never better-sqlite3 itself in the test process: two copies of SQLite in
+ * one process (better-sqlite3's and our addon's) do not see each other's
+ * POSIX locks, so a connection of the other copy re-initialises the `-shm`
+ * file that our open store has mapped, and the process dies of SIGBUS (the
+ * README warns users of the same).
+ */
+function betterSqlite() {
+  loadBetterSqlite() // a clear error when the native build is missing
+  return RemoteDatabase
+}
+
+let server = null
+
+function call(message) {
+  if (server === null) server = startServer()
+  fs.writeSync(server.req, `${v8.serialize(message).toString('base64')}\n`)
+  let line = server.pending
+  for (;;) {
+    const nl = line.indexOf('\n')
+    if (nl >= 0) {
+      server.pending = line.slice(nl + 1)
+      line = line.slice(0, nl)
+      break
+    }
+    const n = fs.readSync(server.res, server.buf, 0, server.buf.length, null)
+    if (n === 0) throw new Error('the better-sqlite3 child process ended')
+    line += server.buf.toString('latin1', 0, n)
+  }
+  const answer = v8.deserialize(Buffer.from(line, 'base64'))
+  if (answer.error) throw Object.assign(new Error(answer.error.message), answer.error)
+  return answer.ok
+}
+
+function startServer() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ban-sqlite-server-'))
+  const reqPath = path.join(dir, 'req')
+  const resPath = path.join(dir, 'res')
+  execFileSync('mkfifo', [reqPath, resPath])
+  const child = spawn(process.execPath, [path.join(__dirname, 'sqlite-server.js'), reqPath, resPath], { stdio: ['ignore', 'ignore', 'inherit'] })
+  child.unref()
+  // Opening a FIFO blocks until the other end opens it: in the child's order.
+  const req = fs.openSync(reqPath, 'w')
+  const res = fs.openSync(resPath, 'r')
+  fs.rmSync(dir, { recursive: true, force: true })
+  process.once('exit', () => {
+    try {
+      fs.closeSync(req)
+    } catch {}
+    child.kill()
+  })
+  return { req, res, buf: Buffer.alloc(1 << 16), pending: '' }
+}
+
+class RemoteStatement {
+  constructor(id) {
+    this.id = id
+    this.plucked = false
+  }
+  pluck(on = true) {
+    this.plucked = on
+    return this
+  }
+  run(...params) {
+    return call({ op: 'run', stmt: this.id, params, pluck: this.plucked })
+  }
+  get(...params) {
+    return call({ op: 'get', stmt: this.id, params, pluck: this.plucked })
+  }
+  all(...params) {
+    return call({ op: 'all', stmt: this.id, params, pluck: this.plucked })
+  }
+}
+
+class RemoteDatabase {
+  constructor(file, options = {}) {
+    this.id = call({ op: 'open', path: file, options })
+  }
+  prepare(sql) {
+    return new RemoteStatement(call({ op: 'prepare', db: this.id, sql }))
+  }
+  exec(sql) {
+    call({ op: 'exec', db: this.id, sql })
+    return this
+  }
+  pragma(source, options) {
+    return call({ op: 'pragma', db: this.id, source, options })
+  }
+  transaction(fn) {
+    const wrap = (begin) => (...args) => {
+      this.exec(begin)
+      try {
+        const r = fn(...args)
+        this.exec('COMMIT')
+        return r
+      } catch (e) {
+        this.exec('ROLLBACK')
+        throw e
+      }
+    }
+    return Object.assign(wrap('BEGIN'), { deferred: wrap('BEGIN DEFERRED'), immediate: wrap('BEGIN IMMEDIATE'), exclusive: wrap('BEGIN EXCLUSIVE') })
+  }
+  close() {
+    call({ op: 'close', db: this.id })
   }
 }
 
