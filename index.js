@@ -40,21 +40,8 @@ const migrate = require('./lib/migrate.js')
  */
 async function useMultiFileAuthState(folder, options) {
   const { store, creds } = await binding.openAuthState(folder, options)
-  const appStateClass = options?.proto?.Message?.AppStateSyncKeyData
-  const logger = options?.logger
-  return {
-    state: {
-      creds,
-      keys: {
-        get: (type, ids) => store.get(type, ids, appStateClass, logger),
-        set: (data) => store.set(data),
-        clear: () => store.clear(),
-        listIds: (type) => listIds(store, type),
-        list: (type) => listEntries(store, type, appStateClass, logger),
-      },
-    },
-    saveCreds: () => store.saveCreds(creds),
-  }
+  // Baileys' helper returns no close: neither does the drop-in.
+  return authState(store, creds, options, FOLDER_LISTING, false)
 }
 
 /**
@@ -69,27 +56,31 @@ async function useSqliteAuthState(config, options) {
   const dbPath = isConfig ? config.dbPath : config
   const opts = isConfig ? { ...config, ...options } : options
   const { store, creds } = await binding.openSqliteAuthState(dbPath, opts)
-  return backendAuthState(store, creds, opts)
+  return authState(store, creds, opts, PAGED_LISTING, true)
 }
 
-/** `{ state, saveCreds, close }` over a native store of any backend. */
-function backendAuthState(store, creds, options) {
+/**
+ * `{ state: { creds, keys }, saveCreds }` (and `close`) over a native store,
+ * the same for every backend but for how it lists (`listing`).
+ */
+function authState(store, creds, options, listing, withClose) {
   const appStateClass = options?.proto?.Message?.AppStateSyncKeyData
   const logger = options?.logger
-  return {
+  const out = {
     state: {
       creds,
       keys: {
         get: (type, ids) => store.get(type, ids, appStateClass, logger),
         set: (data) => store.set(data),
         clear: () => store.clear(),
-        listIds: (type) => pagedIds(store, type),
-        list: (type) => pagedEntries(store, type, appStateClass, logger),
+        listIds: (type) => listing.ids(store, type),
+        list: (type) => listing.entries(store, type, appStateClass, logger),
       },
     },
     saveCreds: () => store.saveCreds(creds),
-    close: () => store.close(),
   }
+  if (withClose) out.close = () => store.close()
+  return out
 }
 
 async function* pagedIds(store, type) {
@@ -115,8 +106,13 @@ async function* pagedEntries(store, type, appStateClass, logger) {
   }
 }
 
-/** Files read per step of `list()`: memory stays bounded on any folder. */
+/** Keys read per step of `list()`: memory stays bounded on any store. */
 const LIST_PAGE = 256
+
+/** A backend that lists ids in pages (`listIds(type, after, limit)`). */
+const PAGED_LISTING = { ids: pagedIds, entries: pagedEntries }
+/** The folder store: one listing of file names, then values a page at a time. */
+const FOLDER_LISTING = { ids: listIds, entries: listEntries }
 
 async function* listIds(store, type) {
   const { ids } = await store.listKeyFiles(type)

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{pool, OpenedCreds};
+use baileys_auth_core::auth_store::OpenedCreds;
 use baileys_auth_core::backend::{Backend, BackendError};
 use baileys_auth_core::backends::folder;
 use baileys_auth_core::backends::sqlite::{self, SqliteOptions};
@@ -22,6 +22,7 @@ use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
 use crate::ffi::realm::realm;
 use crate::ffi::settle;
+use crate::tasks::on_pool;
 
 /// Ids one `listIds` page holds at most.
 const MAX_PAGE: usize = 1 << 16;
@@ -69,23 +70,12 @@ fn open_on_pool(
   realm(js)?;
   let (pending, promise) = settle::begin(js)?;
   let done = settle_with(pending, opened_to_js);
-  let pool = match pool() {
-    Ok(p) => p,
-    Err(e) => {
-      done(Err(BackendError::internal(e.to_string())));
-      return Ok(promise);
-    }
-  };
-  pool.submit(0, move || {
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open))
-      .unwrap_or_else(|_| Err(BackendError::internal("opening the store panicked")));
-    match opened {
-      Err(e) => done(Err(e)),
-      Ok(backend) => {
-        let store = KeyStore::new(backend, flavor);
-        let s2 = store.clone();
-        store.load_creds(Box::new(move |r| done(r.map(|creds| (s2, creds)))));
-      }
+  on_pool("opening the store", open, move |opened| match opened {
+    Err(e) => done(Err(e)),
+    Ok(backend) => {
+      let store = KeyStore::new(backend, flavor);
+      let s2 = store.clone();
+      store.load_creds(Box::new(move |r| done(r.map(|creds| (s2, creds)))));
     }
   });
   Ok(promise)

@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::pool;
 use baileys_auth_core::codec::{Object, Value};
 use baileys_auth_core::inspect::{inspect, FileTime, InspectOptions, Report};
 use baileys_auth_core::store::{files, Folder, OpenOptions, RealIo, StoreError};
@@ -16,6 +15,7 @@ use crate::auth_state::{promise_or_rejection, settle_with};
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, Type};
 use crate::ffi::settle;
+use crate::tasks::on_pool;
 
 /// `inspectFolder(folder, { verify?, fix?, flavor? })` → `Promise<report>`.
 /// Read-only unless `fix`, which moves unreadable files aside (never deletes)
@@ -39,37 +39,26 @@ pub fn inspect_folder<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unk
     }
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, move |js: &Js, (path, report): (String, Report)| to_js(js, &report_value(&path, &report)));
-    let pool = match pool() {
-      Ok(p) => p,
-      Err(e) => {
-        done(Err(e));
-        return Ok(promise);
+    let run = move || -> std::result::Result<(String, Report), StoreError> {
+      let path = Path::new(&display);
+      match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(StoreError::NotADirectory { folder: display.clone() }),
+        Err(e) => return Err(StoreError::io("stat", path, e)),
+      }
+      let options = InspectOptions { verify: verify || fix, flavor };
+      if fix {
+        let folder = Folder::open(&display, OpenOptions { flavor, fsync: false, lock: true }, Arc::new(RealIo))?;
+        let mut mover = |name: &str| files::move_aside(&folder, name);
+        let report = inspect(&folder.path, &options, Some(&mut mover))?;
+        Ok((folder.path.to_string_lossy().into_owned(), report))
+      } else {
+        let canonical = std::fs::canonicalize(path).map_err(|e| StoreError::io("realpath", path, e))?;
+        let report = inspect(&canonical, &options, None)?;
+        Ok((canonical.to_string_lossy().into_owned(), report))
       }
     };
-    pool.submit(0, move || {
-      let run = || -> std::result::Result<(String, Report), StoreError> {
-        let path = Path::new(&display);
-        match std::fs::metadata(path) {
-          Ok(m) if m.is_dir() => {}
-          Ok(_) => return Err(StoreError::NotADirectory { folder: display.clone() }),
-          Err(e) => return Err(StoreError::io("stat", path, e)),
-        }
-        let options = InspectOptions { verify: verify || fix, flavor };
-        if fix {
-          let folder = Folder::open(&display, OpenOptions { flavor, fsync: false, lock: true }, Arc::new(RealIo))?;
-          let mut mover = |name: &str| files::move_aside(&folder, name);
-          let report = inspect(&folder.path, &options, Some(&mut mover))?;
-          Ok((folder.path.to_string_lossy().into_owned(), report))
-        } else {
-          let canonical = std::fs::canonicalize(path).map_err(|e| StoreError::io("realpath", path, e))?;
-          let report = inspect(&canonical, &options, None)?;
-          Ok((canonical.to_string_lossy().into_owned(), report))
-        }
-      };
-      let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-        .unwrap_or_else(|_| Err(StoreError::Internal { message: "inspecting the folder panicked".into() }));
-      done(result);
-    });
+    on_pool("inspecting the folder", run, done);
     Ok(promise)
   })
 }

@@ -7,7 +7,7 @@
 //! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
 //! - [`convert`]: JavaScript values ⇄ the core's values (the value walk and the value building).
 //! - [`folder_tools`], [`sqlite_tools`]: `inspectFolder`, `inspectSqlite` (the CLI's stats and verify).
-//! - [`errors`]: core errors as JavaScript errors.
+//! - [`errors`]: core errors as JavaScript errors; [`tasks`]: blocking work on the worker pool.
 //! - [`ffi`]: raw Node-API (checked calls, handle scopes, cached built-ins,
 //!   promises settled from the worker threads): nearly all `unsafe` code is there.
 
@@ -27,3 +27,4 @@ mod ffi;
 mod folder_tools;
 mod plain_exports;
 mod sqlite_tools;
+mod tasks;

@@ -19,7 +19,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{pool, AuthStore, SetOp};
+use baileys_auth_core::auth_store::{AuthStore, SetOp};
 use baileys_auth_core::codec::Value;
 use baileys_auth_core::naming::CREDS_FILE;
 use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
@@ -32,6 +32,7 @@ use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type};
 use crate::ffi::realm::realm;
 use crate::ffi::settle;
+use crate::tasks::on_pool;
 
 fn folder_arg(js: &Js, folder: Unknown<'_>) -> JsResult<String> {
   let folder = folder.value().value;
@@ -83,21 +84,17 @@ fn with_store(
   create: bool,
   then: impl FnOnce(std::result::Result<Option<AuthStore>, StoreError>) + Send + 'static,
 ) {
-  let pool = match pool() {
-    Ok(p) => p,
-    Err(e) => return then(Err(e)),
-  };
-  pool.submit(0, move || {
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+  on_pool(
+    "opening the folder",
+    move || {
       if create {
         AuthStore::open_blocking(&display, options, Arc::new(RealIo)).map(Some)
       } else {
         open_existing(&display, options)
       }
-    }))
-    .unwrap_or_else(|_| Err(StoreError::Internal { message: "opening the folder panicked".into() }));
-    then(opened)
-  });
+    },
+    then,
+  );
 }
 
 /// `plainLoadCreds(folder, options?)` → `Promise<{ creds, created }>`:

@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use baileys_auth_core::auth_store::pool;
-use baileys_auth_core::backend::BackendError;
 use baileys_auth_core::backends::sqlite::report::{report, SqliteReport};
 use baileys_auth_core::codec::{Object, Value};
 use napi::bindgen_prelude::*;
@@ -15,6 +13,7 @@ use crate::auth_state::{flavor_arg, promise_or_rejection, settle_with};
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, Type};
 use crate::ffi::settle;
+use crate::tasks::on_pool;
 
 #[napi(js_name = "inspectSqlite", catch_unwind)]
 pub fn inspect_sqlite<'a>(env: &'a Env, db_path: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
@@ -33,18 +32,7 @@ pub fn inspect_sqlite<'a>(env: &'a Env, db_path: Unknown<'a>, options: Option<Un
     }
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, |js: &Js, r: SqliteReport| to_js(js, &report_value(&r)));
-    let pool = match pool() {
-      Ok(p) => p,
-      Err(e) => {
-        done(Err(BackendError::internal(e.to_string())));
-        return Ok(promise);
-      }
-    };
-    pool.submit(0, move || {
-      let result = std::panic::catch_unwind(|| report(Path::new(&path), verify, flavor))
-        .unwrap_or_else(|_| Err(BackendError::internal("inspecting the database panicked")));
-      done(result)
-    });
+    on_pool("inspecting the database", move || report(Path::new(&path), verify, flavor), done);
     Ok(promise)
   })
 }
