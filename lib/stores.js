@@ -2,7 +2,7 @@
 // Auth stores named by one string, as the command line and
 // `migrateAuthStores` take them: a folder (`auth_info_baileys`), or a SQLite
 // file (`auth.db`, `auth.sqlite`, `auth.sqlite3`, or any path as
-// `sqlite:PATH`). Opening and copying go through the package's own stores;
+// `sqlite:PATH`). Describing and opening go through the native binding;
 // nothing here reads or writes a file itself.
 
 const fs = require('node:fs')
@@ -50,15 +50,6 @@ async function describeStore(spec, options = {}) {
   }
 }
 
-/** Opens a store: `{ state, saveCreds, close }` (a folder's `close` does nothing). */
-async function openStore(spec, options) {
-  const s = parseStoreSpec(spec)
-  const { useMultiFileAuthState, useSqliteAuthState } = require('../index.js')
-  if (s.kind === 'sqlite') return useSqliteAuthState({ dbPath: s.path }, options)
-  const opened = await useMultiFileAuthState(s.path, options)
-  return { ...opened, close: async () => {} }
-}
-
 /**
  * Opens a store as the native layer's byte-level handle (`{ store, creds,
  * created }`, `store` a `NativeKeyStore` with `copyPageTo`/`copyCredsTo`):
@@ -69,4 +60,4 @@ function openNativeStore(spec, options) {
   return s.kind === 'sqlite' ? binding.openSqliteAuthState(s.path, options) : binding.openFolderStore(s.path, options)
 }
 
-module.exports = { parseStoreSpec, describeStore, openStore, openNativeStore }
+module.exports = { parseStoreSpec, describeStore, openNativeStore }
