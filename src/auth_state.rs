@@ -259,13 +259,7 @@ impl NativeAuthStore {
           }
         }));
       }
-      let reads = ReadCall::begin(js, &key_type, app_state_class, logger, |js, convert, reads| {
-        let out = js.array(reads.len())?;
-        for (i, read) in reads.iter().enumerate() {
-          js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
-        }
-        Ok(out)
-      })?;
+      let reads = ReadCall::begin(js, &key_type, app_state_class, logger, values_array)?;
       store.read_names(&key_type, list, reads.plain, reads.done);
       Ok(reads.promise)
     })
@@ -374,6 +368,15 @@ pub(crate) fn ids_arg(js: &Js, ids: Val) -> JsResult<(Vec<JsString>, Vec<String>
     id_keys.push(key);
   }
   Ok((id_keys, id_names))
+}
+
+/// The values of a read as an array, in request order (`null` for a missing one).
+pub(crate) fn values_array(js: &Js, convert: &mut Converter<'_>, reads: Vec<KeyRead>) -> JsResult<Val> {
+  let out = js.array(reads.len())?;
+  for (i, read) in reads.iter().enumerate() {
+    js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
+  }
+  Ok(out)
 }
 
 /// `{ [id]: value | null }` of a `get`.

@@ -16,7 +16,7 @@ use baileys_auth_core::migrate::{compare_page, copy_creds, copy_page, PageCheck,
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{get_result, ids_arg, parse_options, promise_or_rejection, settle_with, ReadCall, ReadsSink};
+use crate::auth_state::{get_result, ids_arg, parse_options, promise_or_rejection, settle_with, values_array, ReadCall, ReadsSink};
 use crate::convert::js_to_value::Walker;
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
@@ -139,13 +139,7 @@ impl NativeKeyStore {
     promise_or_rejection(env, |js| {
       let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
       let (_, ids) = ids_arg(js, ids.value().value)?;
-      let reads: ReadCall<BackendError> = ReadCall::begin(js, &key_type, app_state_class, logger, |js, convert, reads| {
-        let out = js.array(reads.len())?;
-        for (i, read) in reads.iter().enumerate() {
-          js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
-        }
-        Ok(out)
-      })?;
+      let reads: ReadCall<BackendError> = ReadCall::begin(js, &key_type, app_state_class, logger, values_array)?;
       store.get(&key_type, ids, reads.plain, all_or_error(reads.done));
       Ok(reads.promise)
     })
@@ -184,9 +178,7 @@ impl NativeKeyStore {
   pub fn list_ids<'a>(&self, env: &'a Env, key_type: Unknown<'a>, after: Unknown<'a>, limit: Unknown<'a>) -> Result<Unknown<'a>> {
     let store = self.store.clone();
     promise_or_rejection(env, |js| {
-      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let after = optional_text(js, after.value().value)?;
-      let limit = page_limit(js, limit.value().value)?;
+      let (key_type, after, limit) = page_args(js, key_type, after, limit)?;
       let (pending, promise) = settle::begin(js)?;
       store.list_ids(
         &key_type,
@@ -218,9 +210,7 @@ impl NativeKeyStore {
   ) -> Result<Unknown<'a>> {
     let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
     promise_or_rejection(env, |js| {
-      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let after = optional_text(js, after.value().value)?;
-      let limit = page_limit(js, limit.value().value)?;
+      let (key_type, after, limit) = page_args(js, key_type, after, limit)?;
       let (pending, promise) = settle::begin(js)?;
       let done = settle_with(pending, |js: &Js, page: PageCopy| {
         let out = js.object()?;
@@ -246,9 +236,7 @@ impl NativeKeyStore {
   ) -> Result<Unknown<'a>> {
     let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
     promise_or_rejection(env, |js| {
-      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let after = optional_text(js, after.value().value)?;
-      let limit = page_limit(js, limit.value().value)?;
+      let (key_type, after, limit) = page_args(js, key_type, after, limit)?;
       let (pending, promise) = settle::begin(js)?;
       let done = settle_with(pending, |js: &Js, page: PageCheck| {
         let out = js.object()?;
@@ -305,6 +293,12 @@ impl NativeKeyStore {
       Ok(promise)
     })
   }
+}
+
+/// `(type, after, limit)` of a paged call, as `String(type)`, `null` or
+/// `String(after)`, and a page size.
+fn page_args(js: &Js, key_type: Unknown<'_>, after: Unknown<'_>, limit: Unknown<'_>) -> JsResult<(String, Option<String>, usize)> {
+  Ok((js.utf8_lossy(js.to_string(key_type.value().value)?)?, optional_text(js, after.value().value)?, page_limit(js, limit.value().value)?))
 }
 
 /// A page's `next`: the id to continue after, or `null`.

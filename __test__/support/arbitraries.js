@@ -268,7 +268,18 @@ const jsValue = fc.letrec((tie) => {
 /** Recipes of JavaScript values Baileys' writer can be handed. */
 const jsValueSpec = jsValue.value
 
+function isBigIntView(x) {
+  return x instanceof BigInt64Array || x instanceof BigUint64Array
+}
+
 function defineEntry(target, key, spec, how) {
+  // An index of a typed array is an element, not a property: it can only be
+  // assigned, and a BigInt64Array's only a BigInt; other entries there would
+  // make the builder itself throw. They are left out, for every side alike
+  // (each builds from the same recipe).
+  if (ArrayBuffer.isView(target) && !(target instanceof DataView) && String(Number(key)) === key) {
+    if (how !== 'assign' || isBigIntView(target)) return
+  }
   switch (how) {
     case 'assign':
       if (key !== '__proto__') {
