@@ -208,19 +208,13 @@ impl NativeKeyStore {
     after: Unknown<'a>,
     limit: Unknown<'a>,
   ) -> Result<Unknown<'a>> {
-    let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
-    promise_or_rejection(env, |js| {
-      let (key_type, after, limit) = page_args(js, key_type, after, limit)?;
-      let (pending, promise) = settle::begin(js)?;
-      let done = settle_with(pending, |js: &Js, page: PageCopy| {
-        let out = js.object()?;
-        js.set_named(out, c"copied", js.double(page.copied as f64)?)?;
-        js.set_named(out, c"next", next_value(js, &page.next)?)?;
-        Ok(out)
-      });
-      off_the_pool(move || copy_page(from.as_ref(), to.as_ref(), &key_type, after.as_deref(), limit), done);
-      Ok(promise)
-    })
+    let build = |js: &Js, page: PageCopy| {
+      let out = js.object()?;
+      js.set_named(out, c"copied", js.double(page.copied as f64)?)?;
+      js.set_named(out, c"next", next_value(js, &page.next)?)?;
+      Ok(out)
+    };
+    self.page_call(env, dest, (key_type, after, limit), copy_page, build)
   }
 
   /// Compares one page of a type with `dest` as bytes: `Promise<{ checked,
@@ -234,27 +228,21 @@ impl NativeKeyStore {
     after: Unknown<'a>,
     limit: Unknown<'a>,
   ) -> Result<Unknown<'a>> {
-    let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
-    promise_or_rejection(env, |js| {
-      let (key_type, after, limit) = page_args(js, key_type, after, limit)?;
-      let (pending, promise) = settle::begin(js)?;
-      let done = settle_with(pending, |js: &Js, page: PageCheck| {
-        let out = js.object()?;
-        js.set_named(out, c"checked", js.double(page.checked as f64)?)?;
-        js.set_named(out, c"next", next_value(js, &page.next)?)?;
-        let diffs = js.array(page.differences.len())?;
-        for (i, (id, problem)) in page.differences.iter().enumerate() {
-          let d = js.object()?;
-          js.set_named(d, c"id", js.str_utf8(id)?)?;
-          js.set_named(d, c"problem", js.str_utf8(problem)?)?;
-          js.set_element(diffs, i as u32, d)?;
-        }
-        js.set_named(out, c"differences", diffs)?;
-        Ok(out)
-      });
-      off_the_pool(move || compare_page(from.as_ref(), to.as_ref(), &key_type, after.as_deref(), limit), done);
-      Ok(promise)
-    })
+    let build = |js: &Js, page: PageCheck| {
+      let out = js.object()?;
+      js.set_named(out, c"checked", js.double(page.checked as f64)?)?;
+      js.set_named(out, c"next", next_value(js, &page.next)?)?;
+      let diffs = js.array(page.differences.len())?;
+      for (i, (id, problem)) in page.differences.iter().enumerate() {
+        let d = js.object()?;
+        js.set_named(d, c"id", js.str_utf8(id)?)?;
+        js.set_named(d, c"problem", js.str_utf8(problem)?)?;
+        js.set_element(diffs, i as u32, d)?;
+      }
+      js.set_named(out, c"differences", diffs)?;
+      Ok(out)
+    };
+    self.page_call(env, dest, (key_type, after, limit), compare_page, build)
   }
 
   /// Copies the credentials to `dest` as bytes; `Promise<boolean>`: whether
@@ -290,6 +278,32 @@ impl NativeKeyStore {
     promise_or_rejection(env, |js| {
       let (pending, promise) = settle::begin(js)?;
       store.close(Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
+      Ok(promise)
+    })
+  }
+}
+
+/// One page of work between two backends (`copy_page`, `compare_page`).
+type PageWork<T> = fn(&dyn Backend, &dyn Backend, &str, Option<&str>, usize) -> std::result::Result<T, BackendError>;
+
+impl NativeKeyStore {
+  /// A paged call between this store and `dest` (`copyPageTo`,
+  /// `comparePageWith`): arguments read on the JavaScript thread, `work` run
+  /// on a thread of its own, its answer built by `build`.
+  fn page_call<'a, T: Send + 'static>(
+    &self,
+    env: &'a Env,
+    dest: &NativeKeyStore,
+    (key_type, after, limit): (Unknown<'a>, Unknown<'a>, Unknown<'a>),
+    work: PageWork<T>,
+    build: impl FnOnce(&Js, T) -> JsResult<Val> + Send + 'static,
+  ) -> Result<Unknown<'a>> {
+    let (from, to) = (self.store.backend().clone(), dest.store.backend().clone());
+    promise_or_rejection(env, |js| {
+      let (key_type, after, limit) = page_args(js, key_type, after, limit)?;
+      let (pending, promise) = settle::begin(js)?;
+      let done = settle_with(pending, build);
+      off_the_pool(move || work(from.as_ref(), to.as_ref(), &key_type, after.as_deref(), limit), done);
       Ok(promise)
     })
   }
