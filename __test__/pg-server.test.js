@@ -48,7 +48,7 @@ function processesNaming(dataDir) {
 
 async function expectStoppedAndGone(pg) {
   const pids = serverPids(pg.dataDir)
-  expect(pids.every(alive)).toBe(true)
+  expect(alive(pids[0])).toBe(true) // the postmaster (a backend may be ending meanwhile)
   expect(processesNaming(pg.dataDir).length).toBeGreaterThan(0)
   await pg.stop()
   expect(pids.filter(alive)).toEqual([])

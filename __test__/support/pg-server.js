@@ -116,11 +116,35 @@ function stopAndRemoveSync({ dir, dataDir, bin }) {
   fs.rmSync(dir, { recursive: true, force: true })
 }
 
-function killPostmaster(dataDir) {
+function postmasterPid(dataDir) {
   try {
-    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
-    if (pid > 0) process.kill(pid, 'SIGKILL')
+    return Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null
+  } catch {
+    return null
+  }
+}
+
+function killPostmaster(dataDir) {
+  const pid = postmasterPid(dataDir)
+  try {
+    if (pid) process.kill(pid, 'SIGKILL')
   } catch {}
+}
+
+// Whether pid still runs. A zombie does not: pg_ctl leaves the postmaster to
+// PID 1, which in a container may never reap it.
+function isRunning(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z'
+  } catch (e) {
+    if (e.code === 'ENOENT') return false
+    try {
+      process.kill(pid, 0) // no /proc
+      return true
+    } catch {
+      return false
+    }
+  }
 }
 
 // One exit handler per module instance, for every server still running.
@@ -289,6 +313,7 @@ async function startPostgres({ ssl = false } = {}) {
 
   const stopServerOnly = async () => {
     if (!running) return
+    const pid = postmasterPid(dataDir)
     try {
       await asServer('pg_ctl', ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30', '-s'])
     } catch {
@@ -298,7 +323,17 @@ async function startPostgres({ ssl = false } = {}) {
         killPostmaster(dataDir)
       }
     }
+    // pg_ctl returns once postmaster.pid is gone, a moment before the
+    // postmaster itself is.
+    for (let i = 0; pid && isRunning(pid) && i < 100; i++) await new Promise((r) => setTimeout(r, 20))
     running = false
+  }
+
+  const startServerOnly = async () => {
+    if (running) return
+    const err = await pgCtlStart()
+    if (err) throw err
+    running = true
   }
 
   return {
@@ -322,15 +357,10 @@ async function startPostgres({ ssl = false } = {}) {
       return stdout.replace(/\n$/, '')
     },
     stopServerOnly,
-    async startServerOnly() {
-      if (running) return
-      const err = await pgCtlStart()
-      if (err) throw err
-      running = true
-    },
+    startServerOnly,
     async restart() {
       await stopServerOnly()
-      await this.startServerOnly()
+      await startServerOnly()
     },
     async stop() {
       await stopServerOnly()
