@@ -123,6 +123,12 @@ export declare function openAuthState(folder: unknown, options?: unknown | undef
 export declare function openFolderStore(folder: unknown, options?: unknown | undefined | null): unknown
 
 /**
+ * `connection`: a libpq string or URL, node-postgres' object form, or
+ * nothing (the `PG*` variables). `account`: any non-empty string.
+ */
+export declare function openPostgresAuthState(connection: unknown, account: unknown, options?: unknown | undefined | null): unknown
+
+/**
  * `openSqliteAuthState(dbPath, options)` → `Promise<{ store, creds, created }>`.
  * The file is opened (created when missing) off the JavaScript thread.
  */

@@ -844,6 +844,7 @@ module.exports.inspectFolder = nativeBinding.inspectFolder
 module.exports.inspectSqlite = nativeBinding.inspectSqlite
 module.exports.openAuthState = nativeBinding.openAuthState
 module.exports.openFolderStore = nativeBinding.openFolderStore
+module.exports.openPostgresAuthState = nativeBinding.openPostgresAuthState
 module.exports.openSqliteAuthState = nativeBinding.openSqliteAuthState
 module.exports.plainListKeyFiles = nativeBinding.plainListKeyFiles
 module.exports.plainLoadCreds = nativeBinding.plainLoadCreds

@@ -60,6 +60,20 @@ async function useSqliteAuthState(config, options) {
 }
 
 /**
+ * An account in a shared PostgreSQL database: one owner at a time across
+ * hosts (a lease, renewed while open; `close()` releases it at once).
+ * @param {string | object | undefined} connection libpq URL / `key=value`
+ *   string, node-postgres' `{ host, port, user, password, database, ssl }`,
+ *   or nothing (the `PG*` variables)
+ * @param {string} account
+ * @param {import('./index').PostgresAuthStateOptions} [options]
+ */
+async function usePostgresAuthState(connection, account, options) {
+  const { store, creds } = await binding.openPostgresAuthState(connection, account, options)
+  return authState(store, creds, options, PAGED_LISTING, true)
+}
+
+/**
  * `{ state: { creds, keys }, saveCreds }` (and `close`) over a native store,
  * the same for every backend but for how it lists (`listing`).
  */
@@ -133,6 +147,7 @@ async function* listEntries(store, type, appStateClass, logger) {
 module.exports = {
   useMultiFileAuthState,
   useSqliteAuthState,
+  usePostgresAuthState,
   initAuthCreds: binding.initAuthCreds,
   encodeAuthValue: binding.encodeAuthValue,
   decodeAuthValue: binding.decodeAuthValue,

@@ -7,6 +7,7 @@ const native = require('./index.js')
 export const {
   useMultiFileAuthState,
   useSqliteAuthState,
+  usePostgresAuthState,
   initAuthCreds,
   encodeAuthValue,
   decodeAuthValue,

@@ -53,7 +53,7 @@ pub fn open_folder_store<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<
   })
 }
 
-fn string_arg(js: &Js, v: Val, name: &str) -> JsResult<String> {
+pub(crate) fn string_arg(js: &Js, v: Val, name: &str) -> JsResult<String> {
   if js.type_of(v)? != Type::String {
     return Err(JsErr::Type(format!("The \"{name}\" argument must be of type string")));
   }
@@ -62,7 +62,7 @@ fn string_arg(js: &Js, v: Val, name: &str) -> JsResult<String> {
 
 /// Opens a backend on the worker pool, then loads its credentials; the
 /// promise resolves with `{ store, creds, created }`.
-fn open_on_pool(
+pub(crate) fn open_on_pool(
   js: &Js,
   flavor: baileys_auth_core::codec::Flavor,
   open: impl FnOnce() -> std::result::Result<Arc<dyn Backend>, BackendError> + Send + 'static,

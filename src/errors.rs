@@ -41,6 +41,12 @@ fn backend_error(js: &Js, realm: &Realm, e: &BackendError) -> JsResult<Val> {
         None => js.null()?,
       };
       js.set_named(err, c"pid", pid)?;
+      owner_fields(js, err, e)?;
+      err
+    }
+    ErrorKind::Fenced => {
+      let err = typed(js, None, "AuthLeaseLostError", &e.message)?;
+      owner_fields(js, err, e)?;
       err
     }
     ErrorKind::Corrupt => typed(js, realm.corrupt_error, "AuthFileCorruptError", &e.message)?,
@@ -49,6 +55,17 @@ fn backend_error(js: &Js, realm: &Realm, e: &BackendError) -> JsResult<Val> {
   };
   js.set_named(err, c"code", js.str_utf8(e.code)?)?;
   Ok(err)
+}
+
+/// A shared server's owner: `host` and `until` (a `Date`) when known.
+fn owner_fields(js: &Js, err: Val, e: &BackendError) -> JsResult<()> {
+  if let Some(host) = &e.owner_host {
+    js.set_named(err, c"host", js.str_utf8(host)?)?;
+  }
+  if let Some(ms) = e.owner_until_ms {
+    js.set_named(err, c"until", js.date(ms as f64)?)?;
+  }
+  Ok(())
 }
 
 fn build(js: &Js, realm: &Realm, e: &StoreError) -> JsResult<Val> {

@@ -3,7 +3,8 @@
 //! codec, naming or file logic lives here.
 //!
 //! - [`auth_state`]: the exported functions and the `NativeAuthStore` class (the folder store).
-//! - [`backend_store`]: the `NativeKeyStore` class over any core backend, and `openSqliteAuthState`.
+//! - [`backend_store`]: the `NativeKeyStore` class over any core backend, and `openSqliteAuthState`;
+//!   [`postgres_store`]: `openPostgresAuthState` (its arguments; the calls are `NativeKeyStore`'s).
 //! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
 //! - [`convert`]: JavaScript values ⇄ the core's values (the value walk and the value building).
 //! - [`folder_tools`], [`sqlite_tools`]: `inspectFolder`, `inspectSqlite` (the CLI's stats and verify).
@@ -26,5 +27,6 @@ mod errors;
 mod ffi;
 mod folder_tools;
 mod plain_exports;
+mod postgres_store;
 mod sqlite_tools;
 mod tasks;

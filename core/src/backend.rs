@@ -57,6 +57,12 @@ pub enum ErrorKind {
   Invalid,
   /// The store was written by a newer version of this package.
   Unsupported,
+  /// Another process took this store over (its lease was lost): the call
+  /// was refused and nothing of it was written; every later call fails too.
+  Fenced,
+  /// The server could not be reached, or did not answer in time; the call
+  /// may be retried once it is back.
+  Unavailable,
   /// A bug of ours (a panic, a broken invariant); the call failed, nothing else did.
   Internal,
 }
@@ -73,6 +79,8 @@ impl ErrorKind {
       ErrorKind::Closed => "EBAILEYSCLOSED",
       ErrorKind::Invalid => "EBAILEYSINVALID",
       ErrorKind::Unsupported => "EBAILEYSVERSION",
+      ErrorKind::Fenced => "EBAILEYSFENCED",
+      ErrorKind::Unavailable => "EBAILEYSUNAVAILABLE",
       ErrorKind::Internal => "EBAILEYSINTERNAL",
     }
   }
@@ -89,11 +97,22 @@ pub struct BackendError {
   pub code: &'static str,
   /// For [`ErrorKind::Locked`]: the owner's pid, when the backend can tell.
   pub owner_pid: Option<u32>,
+  /// For [`ErrorKind::Locked`] and [`ErrorKind::Fenced`] on a shared server:
+  /// the owner's host name and when its lease ends (ms since the epoch).
+  pub owner_host: Option<String>,
+  pub owner_until_ms: Option<i64>,
 }
 
 impl BackendError {
   pub fn new(kind: ErrorKind, message: impl Into<String>) -> BackendError {
-    BackendError { kind, message: message.into(), code: kind.default_code(), owner_pid: None }
+    BackendError {
+      kind,
+      message: message.into(),
+      code: kind.default_code(),
+      owner_pid: None,
+      owner_host: None,
+      owner_until_ms: None,
+    }
   }
 
   pub fn with_code(mut self, code: &'static str) -> BackendError {

@@ -335,6 +335,13 @@ impl Js {
     Ok(out)
   }
 
+  /// `new Date(ms)`.
+  pub fn date(&self, ms: f64) -> JsResult<Val> {
+    let mut out = ptr::null_mut();
+    napi_call!(self, napi_create_date(ms, &mut out))?;
+    Ok(out)
+  }
+
   pub fn str_utf8(&self, s: &str) -> JsResult<Val> {
     let mut out = ptr::null_mut();
     napi_call!(self, napi_create_string_utf8(s.as_ptr() as *const _, s.len() as isize, &mut out))?;

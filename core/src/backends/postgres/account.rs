@@ -1,0 +1,502 @@
+//! One open account: a task that takes the account's calls in the order they
+//! were issued and runs them against the server.
+//!
+//! The queue is the order. The task takes everything queued so far and runs
+//! it in runs of one kind, in order:
+//! - **reads** (`get`, `listIds`, the credentials) of one run go out together,
+//!   pipelined on one connection: one round trip for the run;
+//! - **writes** of one run are one transaction, pipelined too: `BEGIN`, one
+//!   statement per call, `COMMIT`, one round trip and one commit (one WAL
+//!   flush on the server) for every call that arrived while the last run was
+//!   in flight. That is the group commit. A single write is one statement in
+//!   its own implicit transaction.
+//!
+//! So a read issued after a write waits for the write's commit and sees it,
+//! a read issued before a write never sees it, and each call is all or
+//! nothing. If a group fails for a reason other than the lease, its calls are
+//! run again one by one, so one bad call cannot fail the others.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Object;
+use futures_util::future::join_all;
+use tokio::sync::mpsc;
+use tokio_postgres::types::ToSql;
+
+use super::error::{pg_error, unavailable};
+use super::lease;
+use super::runtime::Server;
+use super::schema::Statements;
+use crate::backend::{BackendError, BackendResult, Completer, KeyOp, KeyRead, KeyWrite};
+
+/// Calls taken from the queue at once, at most.
+const MAX_BATCH: usize = 1024;
+
+pub enum Work {
+  LoadCreds(Completer<Option<Vec<u8>>>),
+  Read { key_type: String, ids: Vec<String>, done: Completer<Vec<KeyRead>> },
+  List { key_type: String, after: Option<String>, limit: usize, done: Completer<Vec<String>> },
+  Write { op: WriteOp, done: Completer<()> },
+  /// Completes once everything before it is done; with `release`, also ends
+  /// the lease and stops the task.
+  Close { release: bool, done: Completer<()> },
+}
+
+pub enum WriteOp {
+  Apply(Vec<KeyWrite>),
+  SaveCreds(Vec<u8>),
+  Clear,
+  Quarantine { key_type: String, id: String, bytes: Vec<u8>, reason: String },
+}
+
+/// Counters of one account, for tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+  /// Round trips to the server (a pipelined run counts once).
+  pub round_trips: u64,
+  /// Write runs, and the calls in the largest.
+  pub groups: u64,
+  pub largest_group: u64,
+  /// Calls whose commit succeeded.
+  pub committed_calls: u64,
+  /// Lease renewals by the heartbeat.
+  pub renewals: u64,
+}
+
+#[derive(Default)]
+pub struct Counters {
+  round_trips: AtomicU64,
+  groups: AtomicU64,
+  largest_group: AtomicU64,
+  committed_calls: AtomicU64,
+  renewals: AtomicU64,
+}
+
+impl Counters {
+  pub fn snapshot(&self) -> Stats {
+    Stats {
+      round_trips: self.round_trips.load(Ordering::Relaxed),
+      groups: self.groups.load(Ordering::Relaxed),
+      largest_group: self.largest_group.load(Ordering::Relaxed),
+      committed_calls: self.committed_calls.load(Ordering::Relaxed),
+      renewals: self.renewals.load(Ordering::Relaxed),
+    }
+  }
+
+  fn trip(&self) {
+    self.round_trips.fetch_add(1, Ordering::Relaxed);
+  }
+}
+
+/// What the account's task, its heartbeat and its handles share.
+pub struct Account {
+  pub name: String,
+  pub server: Arc<Server>,
+  pub stmts: Arc<Statements>,
+  pub token: i64,
+  pub ttl: Duration,
+  /// Set once a write or a renewal found the token gone: every call fails.
+  pub fenced: AtomicBool,
+  /// Set once the lease is released.
+  pub released: AtomicBool,
+  pub stats: Counters,
+}
+
+impl Account {
+  fn ttl_ms(&self) -> f64 {
+    self.ttl.as_secs_f64() * 1000.0
+  }
+
+  fn fence(&self) -> BackendError {
+    self.fenced.store(true, Ordering::SeqCst);
+    lease::fenced(&self.name)
+  }
+
+  async fn connection(&self) -> BackendResult<Object> {
+    super::connection(&self.server).await
+  }
+}
+
+/// The account's task: runs until a releasing `Close` (or every handle is gone).
+pub async fn run(account: Arc<Account>, mut queue: mpsc::UnboundedReceiver<Work>) {
+  let mut batch = Vec::new();
+  while let Some(first) = queue.recv().await {
+    batch.push(first);
+    while batch.len() < MAX_BATCH {
+      match queue.try_recv() {
+        Ok(w) => batch.push(w),
+        Err(_) => break,
+      }
+    }
+    let mut stop = false;
+    let mut work = batch.drain(..).peekable();
+    while let Some(w) = work.next() {
+      match w {
+        Work::Write { op, done } => {
+          let mut writes = vec![(op, done)];
+          while let Some(Work::Write { .. }) = work.peek() {
+            if let Some(Work::Write { op, done }) = work.next() {
+              writes.push((op, done));
+            }
+          }
+          run_writes(&account, writes).await;
+        }
+        Work::Close { release, done } => {
+          if release {
+            done.complete(release_lease(&account).await);
+            stop = true;
+          } else {
+            done.complete(Ok(()));
+          }
+        }
+        read => {
+          let mut reads = vec![read];
+          while matches!(work.peek(), Some(Work::LoadCreds(_) | Work::Read { .. } | Work::List { .. })) {
+            reads.extend(work.next());
+          }
+          run_reads(&account, reads).await;
+        }
+      }
+    }
+    if stop {
+      // Calls that raced the close were refused by their handle; anything
+      // still queued is answered as closed.
+      queue.close();
+      while let Ok(w) = queue.try_recv() {
+        refuse(w, BackendError::closed());
+      }
+      return;
+    }
+  }
+}
+
+fn refuse(w: Work, e: BackendError) {
+  match w {
+    Work::LoadCreds(done) => done.complete(Err(e)),
+    Work::Read { done, .. } => done.complete(Err(e)),
+    Work::List { done, .. } => done.complete(Err(e)),
+    Work::Write { done, .. } => done.complete(Err(e)),
+    Work::Close { done, .. } => done.complete(Err(e)),
+  }
+}
+
+async fn release_lease(account: &Account) -> BackendResult<()> {
+  account.released.store(true, Ordering::SeqCst);
+  if account.fenced.load(Ordering::SeqCst) {
+    return Ok(());
+  }
+  let conn = account.connection().await?;
+  account.stats.trip();
+  let r = tokio::time::timeout(account.server.timeout, lease::release(&conn, &account.stmts, &account.name, account.token)).await;
+  match r {
+    Ok(r) => r,
+    Err(_) => {
+      drop(Object::take(conn));
+      Err(unavailable("the server did not confirm the lease's release in time; it ends by itself when its time runs out"))
+    }
+  }
+}
+
+/// Runs `f` on a connection within the server's timeout. A connection whose
+/// call timed out is dropped, not put back: it may still be mid-answer.
+async fn timed<T>(account: &Account, f: impl AsyncFnOnce(&Object) -> BackendResult<T>) -> BackendResult<T> {
+  let conn = account.connection().await?;
+  account.stats.trip();
+  match tokio::time::timeout(account.server.timeout, f(&conn)).await {
+    Ok(r) => r,
+    Err(_) => {
+      drop(Object::take(conn));
+      Err(unavailable(format!("the PostgreSQL server at {} did not answer within {} ms", account.server.display, account.server.timeout.as_millis())))
+    }
+  }
+}
+
+async fn run_reads(account: &Account, reads: Vec<Work>) {
+  if account.fenced.load(Ordering::SeqCst) {
+    reads.into_iter().for_each(|w| refuse(w, lease::fenced(&account.name)));
+    return;
+  }
+  let s = &account.stmts;
+  let name = account.name.as_str();
+  let outcome = timed(account, async |conn| {
+    // Prepared once per connection (cached), before the pipelined run.
+    let fail = |e: tokio_postgres::Error| pg_error(&e, "cannot read the auth state");
+    let creds = conn.prepare_cached(&s.load_creds).await.map_err(fail)?;
+    let read = conn.prepare_cached(&s.read).await.map_err(fail)?;
+    let first = conn.prepare_cached(&s.list_first).await.map_err(fail)?;
+    let after = conn.prepare_cached(&s.list_after).await.map_err(fail)?;
+    let queries = reads.iter().map(|w| {
+      let (creds, read, first, after) = (&creds, &read, &first, &after);
+      async move {
+        match w {
+          Work::LoadCreds(_) => conn.query(creds, &[&name]).await,
+          Work::Read { key_type, ids, .. } => {
+            let unique: Vec<&str> = unique_ids(ids);
+            conn.query(read, &[&name, key_type, &unique]).await
+          }
+          Work::List { key_type, after: Some(a), limit, .. } => conn.query(after, &[&name, key_type, &(*limit as i64), a]).await,
+          Work::List { key_type, after: None, limit, .. } => conn.query(first, &[&name, key_type, &(*limit as i64)]).await,
+          _ => unreachable!("only reads are run here"),
+        }
+      }
+    });
+    let rows = join_all(queries).await;
+    Ok(rows.into_iter().map(|r| r.map_err(fail)).collect::<Vec<_>>())
+  })
+  .await;
+  let answers = match outcome {
+    Ok(a) => a,
+    Err(e) => {
+      reads.into_iter().for_each(|w| refuse(w, e.clone()));
+      return;
+    }
+  };
+  for (w, rows) in reads.into_iter().zip(answers) {
+    match (w, rows) {
+      (w, Err(e)) => refuse(w, e),
+      (Work::LoadCreds(done), Ok(rows)) => done.complete(Ok(rows.first().map(|r| r.get::<_, Vec<u8>>(0)))),
+      (Work::Read { ids, done, .. }, Ok(rows)) => {
+        let mut found: HashMap<String, Vec<u8>> = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+        let n = ids.len();
+        let mut out = Vec::with_capacity(n);
+        for (i, id) in ids.iter().enumerate() {
+          // The last asker of a duplicated id takes the bytes, the others a copy.
+          let last = !ids[i + 1..].contains(id);
+          out.push(Ok(if last { found.remove(id) } else { found.get(id).cloned() }));
+        }
+        done.complete(Ok(out));
+      }
+      (Work::List { done, .. }, Ok(rows)) => done.complete(Ok(rows.into_iter().map(|r| r.get(0)).collect())),
+      _ => unreachable!("only reads are run here"),
+    }
+  }
+}
+
+fn unique_ids(ids: &[String]) -> Vec<&str> {
+  let mut seen = std::collections::HashSet::with_capacity(ids.len());
+  ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect()
+}
+
+/// The parameters of one write statement, owned.
+struct WriteParams {
+  which: Which,
+  del_types: Vec<String>,
+  del_ids: Vec<String>,
+  put_types: Vec<String>,
+  put_ids: Vec<String>,
+  put_values: Vec<Vec<u8>>,
+  bytes: Vec<u8>,
+  key_type: String,
+  id: String,
+  reason: String,
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+  Apply,
+  SaveCreds,
+  Clear,
+  Quarantine,
+}
+
+impl WriteParams {
+  fn new(op: WriteOp) -> WriteParams {
+    let mut p = WriteParams {
+      which: Which::Clear,
+      del_types: Vec::new(),
+      del_ids: Vec::new(),
+      put_types: Vec::new(),
+      put_ids: Vec::new(),
+      put_values: Vec::new(),
+      bytes: Vec::new(),
+      key_type: String::new(),
+      id: String::new(),
+      reason: String::new(),
+    };
+    match op {
+      WriteOp::Apply(ops) => {
+        p.which = Which::Apply;
+        // One row per key and call: the last op of a key wins, as it would
+        // one after the other (and an upsert may not touch a row twice).
+        let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(ops.len());
+        for (i, w) in ops.iter().enumerate() {
+          last.insert((w.key_type.as_str(), w.id.as_str()), i);
+        }
+        let keep: Vec<bool> = (0..ops.len()).map(|i| last.get(&(ops[i].key_type.as_str(), ops[i].id.as_str())) == Some(&i)).collect();
+        for (w, keep) in ops.into_iter().zip(keep) {
+          if !keep {
+            continue;
+          }
+          match w.op {
+            KeyOp::Put(bytes) => {
+              p.put_types.push(w.key_type);
+              p.put_ids.push(w.id);
+              p.put_values.push(bytes);
+            }
+            KeyOp::Delete => {
+              p.del_types.push(w.key_type);
+              p.del_ids.push(w.id);
+            }
+          }
+        }
+      }
+      WriteOp::SaveCreds(bytes) => {
+        p.which = Which::SaveCreds;
+        p.bytes = bytes;
+      }
+      WriteOp::Clear => p.which = Which::Clear,
+      WriteOp::Quarantine { key_type, id, bytes, reason } => {
+        p.which = Which::Quarantine;
+        p.key_type = key_type;
+        p.id = id;
+        p.bytes = bytes;
+        p.reason = reason;
+      }
+    }
+    p
+  }
+
+  fn statement<'s>(&self, s: &'s Statements) -> &'s str {
+    match self.which {
+      Which::Apply => &s.apply,
+      Which::SaveCreds => &s.save_creds,
+      Which::Clear => &s.clear,
+      Which::Quarantine => &s.quarantine,
+    }
+  }
+
+  /// `$1` account, `$2` token, `$3` lease ms, then the statement's own.
+  fn bind<'a>(&'a self, head: [&'a (dyn ToSql + Sync); 3]) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut v: Vec<&(dyn ToSql + Sync)> = head.to_vec();
+    match self.which {
+      Which::Apply => v.extend([
+        &self.del_types as &(dyn ToSql + Sync),
+        &self.del_ids,
+        &self.put_types,
+        &self.put_ids,
+        &self.put_values,
+      ]),
+      Which::SaveCreds => v.push(&self.bytes),
+      Which::Clear => {}
+      Which::Quarantine => v.extend([&self.key_type as &(dyn ToSql + Sync), &self.id, &self.bytes, &self.reason]),
+    }
+    v
+  }
+}
+
+/// How one run of writes ended.
+enum RunEnd {
+  /// Every call committed.
+  Committed,
+  /// The lease is lost: nothing was written.
+  Fenced,
+  /// The run failed as a whole (nothing committed): this error.
+  Failed(BackendError),
+  /// One statement failed, so the transaction rolled back: run them alone.
+  OneFailed,
+}
+
+async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>) {
+  if account.fenced.load(Ordering::SeqCst) {
+    writes.into_iter().for_each(|(_, done)| done.complete(Err(lease::fenced(&account.name))));
+    return;
+  }
+  let (params, dones): (Vec<WriteParams>, Vec<Completer<()>>) = writes.into_iter().map(|(op, d)| (WriteParams::new(op), d)).unzip();
+  let n = params.len() as u64;
+  account.stats.groups.fetch_add(1, Ordering::Relaxed);
+  account.stats.largest_group.fetch_max(n, Ordering::Relaxed);
+  match write_run(account, &params).await {
+    RunEnd::Committed => {
+      account.stats.committed_calls.fetch_add(n, Ordering::Relaxed);
+      dones.into_iter().for_each(|d| d.complete(Ok(())));
+    }
+    RunEnd::Fenced => {
+      let e = account.fence();
+      dones.into_iter().for_each(|d| d.complete(Err(e.clone())));
+    }
+    RunEnd::Failed(e) => dones.into_iter().for_each(|d| d.complete(Err(e.clone()))),
+    RunEnd::OneFailed => {
+      for (p, done) in params.iter().zip(dones) {
+        let end = write_run(account, std::slice::from_ref(p)).await;
+        done.complete(match end {
+          RunEnd::Committed => {
+            account.stats.committed_calls.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+          }
+          RunEnd::Fenced => Err(account.fence()),
+          RunEnd::Failed(e) => Err(e),
+          RunEnd::OneFailed => Err(BackendError::internal("a single write failed without an error")),
+        });
+      }
+    }
+  }
+}
+
+/// One transaction of every call in `params`: a single statement alone, or
+/// `BEGIN` + the statements + `COMMIT` pipelined.
+async fn write_run(account: &Account, params: &[WriteParams]) -> RunEnd {
+  let s = &account.stmts;
+  let ttl_ms = account.ttl_ms();
+  let head: [&(dyn ToSql + Sync); 3] = [&account.name, &account.token, &ttl_ms];
+  let outcome = timed(account, async |conn| {
+    let fail = |e: tokio_postgres::Error| pg_error(&e, "cannot write the auth state");
+    let mut prepared = Vec::with_capacity(params.len());
+    for p in params {
+      prepared.push(conn.prepare_cached(p.statement(s)).await.map_err(fail)?);
+    }
+    let binds: Vec<Vec<&(dyn ToSql + Sync)>> = params.iter().map(|p| p.bind(head)).collect();
+    if params.len() == 1 {
+      let row = conn.query_one(&prepared[0], &binds[0]).await;
+      return Ok(vec![row.map(|r| r.get::<_, i64>(0))]);
+    }
+    // The idle timeout ends the session of a client stopped inside this
+    // transaction, so a paused owner cannot keep the lease row locked.
+    let begin = format!("BEGIN; SET LOCAL idle_in_transaction_session_timeout = {}", lease::lock_wait(account.ttl).as_millis());
+    let statements = join_all(prepared.iter().zip(&binds).map(|(stmt, b)| conn.query_one(stmt, b)));
+    let (begun, rows, committed) = tokio::join!(conn.batch_execute(&begin), statements, conn.batch_execute("COMMIT"));
+    begun.map_err(fail)?;
+    let rows: Vec<_> = rows.into_iter().map(|r| r.map(|r| r.get::<_, i64>(0))).collect();
+    if rows.iter().all(Result::is_ok) {
+      committed.map_err(fail)?;
+    }
+    Ok(rows)
+  })
+  .await;
+  let rows = match outcome {
+    Ok(rows) => rows,
+    Err(e) => return RunEnd::Failed(e),
+  };
+  if rows.iter().any(|r| matches!(r, Ok(0))) {
+    return RunEnd::Fenced;
+  }
+  match rows.into_iter().find_map(Result::err) {
+    None => RunEnd::Committed,
+    Some(e) if params.len() == 1 => RunEnd::Failed(pg_error(&e, "cannot write the auth state")),
+    Some(_) => RunEnd::OneFailed,
+  }
+}
+
+/// Renews the lease every third of its length until the account is released;
+/// a renewal that finds the token gone fences the account.
+pub async fn heartbeat(account: Arc<Account>) {
+  let period = (account.ttl / 3).max(Duration::from_millis(20));
+  loop {
+    tokio::time::sleep(period).await;
+    if account.released.load(Ordering::SeqCst) || account.fenced.load(Ordering::SeqCst) {
+      return;
+    }
+    let renewed = timed(&account, async |conn| lease::renew(conn, &account.stmts, &account.name, account.token, account.ttl).await).await;
+    account.stats.renewals.fetch_add(1, Ordering::Relaxed);
+    if let Ok(false) = renewed {
+      if !account.released.load(Ordering::SeqCst) {
+        account.fence();
+      }
+      return;
+    }
+    // A failed renewal (server away) is tried again next period; the writes
+    // stay safe meanwhile, as each one checks the token itself.
+  }
+}

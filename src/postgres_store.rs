@@ -1,0 +1,118 @@
+//! `openPostgresAuthState(connection, account, options)`: an account in a
+//! shared PostgreSQL database, as a `NativeKeyStore` (every call after the
+//! open is the shared class's). Only the arguments are PostgreSQL's own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baileys_auth_core::backend::Backend;
+use baileys_auth_core::backends::postgres::connect::{ConnectionSpec, Fields, SslFields};
+use baileys_auth_core::backends::postgres::{self, PostgresOptions};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::auth_state::{parse_options, promise_or_rejection};
+use crate::backend_store::{open_on_pool, string_arg};
+use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
+
+/// `connection`: a libpq string or URL, node-postgres' object form, or
+/// nothing (the `PG*` variables). `account`: any non-empty string.
+#[napi(js_name = "openPostgresAuthState", catch_unwind)]
+pub fn open_postgres_auth_state<'a>(
+  env: &'a Env,
+  connection: Unknown<'a>,
+  account: Unknown<'a>,
+  options: Option<Unknown<'a>>,
+) -> Result<Unknown<'a>> {
+  promise_or_rejection(env, |js| {
+    let spec = connection_arg(js, connection.value().value)?;
+    let account = string_arg(js, account.value().value, "account")?;
+    if account.is_empty() {
+      return Err(JsErr::Type("The \"account\" argument must be a non-empty string".into()));
+    }
+    let opts = options.map(|o| o.value().value);
+    let common = parse_options(js, opts, true)?;
+    let mut pg = PostgresOptions::new(spec, account);
+    if let Some(o) = opts.filter(|o| js.type_of(*o).is_ok_and(|t| t == Type::Object)) {
+      if let Some(ms) = number_option(js, o, c"leaseTtlMs", 100.0, 86_400_000.0)? {
+        pg.lease_ttl = Duration::from_millis(ms as u64);
+      }
+      if let Some(n) = number_option(js, o, c"poolSize", 1.0, 1000.0)? {
+        pg.pool_size = n as usize;
+      }
+      if let Some(ms) = number_option(js, o, c"timeoutMs", 10.0, 3_600_000.0)? {
+        pg.timeout = Duration::from_millis(ms as u64);
+      }
+      if let Some(s) = string_option(js, o, c"schema")? {
+        pg.schema = Some(s);
+      }
+      if let Some(p) = string_option(js, o, c"tablePrefix")? {
+        pg.table_prefix = p;
+      }
+    }
+    open_on_pool(js, common.flavor, move || postgres::open(&pg).map(|b| Arc::new(b) as Arc<dyn Backend>))
+  })
+}
+
+fn connection_arg(js: &Js, v: Val) -> JsResult<ConnectionSpec> {
+  match js.type_of(v)? {
+    Type::Undefined | Type::Null => Ok(ConnectionSpec::Environment),
+    Type::String => Ok(ConnectionSpec::Text(js.utf8_lossy(v)?)),
+    Type::Object => {
+      if let Some(s) = string_option(js, v, c"connectionString")? {
+        return Ok(ConnectionSpec::Text(s));
+      }
+      let port = number_option(js, v, c"port", 1.0, 65535.0)?.map(|p| p as u16);
+      let ssl = js.get_named(v, c"ssl")?;
+      let ssl = match js.type_of(ssl)? {
+        Type::Undefined | Type::Null => None,
+        Type::Boolean => js.boolean(ssl)?.then_some(SslFields { reject_unauthorized: true, ca_pem: None }),
+        Type::Object => {
+          let reject = js.get_named(ssl, c"rejectUnauthorized")?;
+          let reject_unauthorized = js.type_of(reject)? == Type::Undefined || js.truthy(reject)?;
+          let ca = js.get_named(ssl, c"ca")?;
+          let ca_pem = match js.type_of(ca)? {
+            Type::Undefined | Type::Null => None,
+            // A Buffer or a string: its text (String(buffer) is its UTF-8).
+            _ => Some(js.utf8_lossy(js.to_string(ca)?)?),
+          };
+          Some(SslFields { reject_unauthorized, ca_pem })
+        }
+        _ => return Err(JsErr::Type("connection.ssl must be a boolean or an object".into())),
+      };
+      Ok(ConnectionSpec::Fields(Fields {
+        host: string_option(js, v, c"host")?,
+        port,
+        user: string_option(js, v, c"user")?,
+        password: string_option(js, v, c"password")?,
+        database: string_option(js, v, c"database")?,
+        ssl,
+      }))
+    }
+    _ => Err(JsErr::Type("connection must be a connection string, an object or undefined".into())),
+  }
+}
+
+fn string_option(js: &Js, o: Val, name: &std::ffi::CStr) -> JsResult<Option<String>> {
+  let v = js.get_named(o, name)?;
+  match js.type_of(v)? {
+    Type::Undefined | Type::Null => Ok(None),
+    Type::String => Ok(Some(js.utf8_lossy(v)?)),
+    _ => Err(JsErr::Type(format!("{} must be a string", name.to_string_lossy()))),
+  }
+}
+
+fn number_option(js: &Js, o: Val, name: &std::ffi::CStr, min: f64, max: f64) -> JsResult<Option<f64>> {
+  let v = js.get_named(o, name)?;
+  match js.type_of(v)? {
+    Type::Undefined | Type::Null => Ok(None),
+    Type::Number => {
+      let n = js.number(v)?;
+      if !(min..=max).contains(&n) {
+        return Err(JsErr::Range(format!("{} must be a number from {min} to {max}", name.to_string_lossy())));
+      }
+      Ok(Some(n))
+    }
+    _ => Err(JsErr::Type(format!("{} must be a number", name.to_string_lossy()))),
+  }
+}
