@@ -40,6 +40,8 @@ export declare class NativeAuthStore {
 
 /** An open store of any backend, as the JavaScript wrapper sees it. */
 export declare class NativeKeyStore {
+  /** The backend's counters (`{ roundTrips, groups, … }`), for tests and benchmarks. */
+  counters(): unknown
   /** `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`). */
   get(keyType: unknown, ids: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
   /**

@@ -70,7 +70,33 @@ async function useSqliteAuthState(config, options) {
  */
 async function usePostgresAuthState(connection, account, options) {
   const { store, creds } = await binding.openPostgresAuthState(connection, account, options)
-  return authState(store, creds, options, PAGED_LISTING, true)
+  const out = authState(watchLease(store, account, options?.logger), creds, options, PAGED_LISTING, true)
+  out.counters = () => store.counters()
+  return out
+}
+
+/**
+ * The store with every call's rejection looked at: the first one saying the
+ * lease was lost (another process took the account over) goes to
+ * `logger.error` too, once. The rejections themselves are unchanged.
+ */
+function watchLease(store, account, logger) {
+  let told = false
+  const tell = (err) => {
+    if (!told && err?.code === 'EBAILEYSFENCED') {
+      told = true
+      try {
+        logger?.error?.({ account, code: err.code }, err.message)
+      } catch {}
+    }
+    throw err
+  }
+  const watched = Object.create(store)
+  for (const name of ['get', 'readIds', 'set', 'saveCreds', 'listIds', 'clear']) {
+    watched[name] = (...args) => store[name](...args).catch(tell)
+  }
+  watched.close = () => store.close()
+  return watched
 }
 
 /**

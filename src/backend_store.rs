@@ -101,6 +101,20 @@ pub struct NativeKeyStore {
 
 #[napi]
 impl NativeKeyStore {
+  /// The backend's counters (`{ roundTrips, groups, … }`), for tests and benchmarks.
+  #[napi(catch_unwind)]
+  pub fn counters<'a>(&self, env: &'a Env) -> Result<Unknown<'a>> {
+    let js = Js::from_env(env);
+    let build = || -> JsResult<Val> {
+      let out = js.object()?;
+      for (name, n) in self.store.backend().counters() {
+        js.set(out, js.str_utf8(name)?, js.double(n as f64)?)?;
+      }
+      Ok(out)
+    };
+    build().map(|v| js.as_unknown(v)).map_err(|e| Error::from_reason(format!("{e:?}")))
+  }
+
   /// `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`).
   #[napi(catch_unwind)]
   pub fn get<'a>(

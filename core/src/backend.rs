@@ -201,6 +201,11 @@ pub trait Backend: Send + Sync {
   /// so the store heals and nothing is lost. `reason` must not hold the value.
   fn quarantine(&self, key_type: &str, id: &str, bytes: Vec<u8>, reason: &str) -> Pending<()>;
 
+  /// Counters for tests and benchmarks (`round_trips`, `groups`, …); none by default.
+  fn counters(&self) -> Vec<(&'static str, u64)> {
+    Vec::new()
+  }
+
   /// Completes once every call issued before it is done and the backend's
   /// resources of this handle are released (the owner lock with the last
   /// handle). Later calls fail with [`ErrorKind::Closed`]; closing again is a no-op.

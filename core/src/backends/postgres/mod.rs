@@ -278,6 +278,18 @@ impl Backend for PostgresBackend {
     self.write(WriteOp::Quarantine { key_type: key_type.to_owned(), id: id.to_owned(), bytes, reason: reason.to_owned() })
   }
 
+  fn counters(&self) -> Vec<(&'static str, u64)> {
+    let s = self.stats();
+    vec![
+      ("roundTrips", s.round_trips),
+      ("groups", s.groups),
+      ("largestGroup", s.largest_group),
+      ("committedCalls", s.committed_calls),
+      ("renewals", s.renewals),
+      ("token", self.token() as u64),
+    ]
+  }
+
   fn close(&self) -> Pending<()> {
     if self.closed.swap(true, Ordering::AcqRel) {
       return Pending::ready(Ok(()));

@@ -331,6 +331,17 @@ impl Backend for SqliteBackend {
     self.write_work(WriteWork::Quarantine { key_type: key_type.to_owned(), id: id.to_owned(), bytes, reason: reason.to_owned() }, keys)
   }
 
+  fn counters(&self) -> Vec<(&'static str, u64)> {
+    let s = self.stats();
+    vec![
+      ("groups", s.groups),
+      ("largestGroup", s.largest_group),
+      ("transactions", s.transactions),
+      ("commits", s.commits),
+      ("committedCalls", s.committed_calls),
+    ]
+  }
+
   fn close(&self) -> Pending<()> {
     if self.closed.swap(true, Ordering::AcqRel) {
       return Pending::ready(Ok(()));
