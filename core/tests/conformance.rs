@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baileys_auth_core::backend::{Backend, ErrorKind, KeyWrite};
 use baileys_auth_core::backends::folder;
+use baileys_auth_core::backends::postgres::{self, connect::ConnectionSpec, PostgresOptions};
 use baileys_auth_core::backends::sqlite::{self, SqliteOptions};
 use baileys_auth_core::listing;
 use baileys_auth_core::naming::key_file_name;
@@ -170,4 +171,18 @@ fn folder_backend_conforms() {
     conformance(&mut || Box::new(folder::open(&display, options).unwrap()), &listed);
     std::fs::remove_dir_all(&dir).unwrap();
   }
+}
+
+/// Needs a server: `BAN_PG_URL` (`npm run test:rust` starts a throw-away one
+/// through `scripts/with-postgres.js`); without it the test says so and stops.
+#[test]
+fn postgres_backend_conforms() {
+  let Ok(url) = std::env::var("BAN_PG_URL") else {
+    eprintln!("postgres_backend_conforms: BAN_PG_URL is not set (run through scripts/with-postgres.js); not run");
+    return;
+  };
+  // A prefix of its own per run, so the test starts from empty tables.
+  let mut options = PostgresOptions::new(ConnectionSpec::Text(url), "conformance");
+  options.table_prefix = format!("conf{}_", std::process::id());
+  conformance(&mut || Box::new(postgres::open(&options).unwrap()), &|_, id| id.to_owned());
 }
