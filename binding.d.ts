@@ -111,6 +111,13 @@ export declare function initAuthCreds(flavor?: unknown | undefined | null): unkn
  */
 export declare function inspectFolder(folder: unknown, options?: unknown | undefined | null): unknown
 
+/**
+ * `inspectPostgres(connection, account, { verify, flavor, schema, tablePrefix, timeoutMs })`:
+ * one account's report (`account` a string), or every account with its key
+ * count and lease (`account` null). Read-only: no lease is taken.
+ */
+export declare function inspectPostgres(connection: unknown, account: unknown, options?: unknown | undefined | null): unknown
+
 export declare function inspectSqlite(dbPath: unknown, options?: unknown | undefined | null): unknown
 
 /** `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`. */

@@ -841,6 +841,7 @@ module.exports.decodeAuthValue = nativeBinding.decodeAuthValue
 module.exports.encodeAuthValue = nativeBinding.encodeAuthValue
 module.exports.initAuthCreds = nativeBinding.initAuthCreds
 module.exports.inspectFolder = nativeBinding.inspectFolder
+module.exports.inspectPostgres = nativeBinding.inspectPostgres
 module.exports.inspectSqlite = nativeBinding.inspectSqlite
 module.exports.openAuthState = nativeBinding.openAuthState
 module.exports.openFolderStore = nativeBinding.openFolderStore

@@ -192,4 +192,5 @@ module.exports = {
   migrateAuthFolders: migrate.migrateAuthFolders,
   migrateAuthStores: migrate.migrateAuthStores,
   inspectSqlite: binding.inspectSqlite,
+  inspectPostgres: binding.inspectPostgres,
 }

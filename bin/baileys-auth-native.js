@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict'
 // The command line: `baileys-auth-native <stats|verify|migrate> <store…>`,
-// where a store is a folder or a SQLite file (`*.db`, `*.sqlite`,
-// `sqlite:PATH`). Arguments are parsed with Node's own `util.parseArgs`; the
+// where a store is a folder, a SQLite file (`*.db`, `*.sqlite`,
+// `sqlite:PATH`) or an account on a PostgreSQL server (`postgres://…
+// --account NAME`). Arguments are parsed with Node's own `util.parseArgs`; the
 // work is done by the package's exports (inspectFolder, inspectSqlite and
 // migrateAuthStores, native underneath). This file only formats.
 
@@ -21,8 +22,9 @@ const HELP = {
   main: `Usage: ${NAME} <command> [options] <store…>
 
 Look after a Baileys auth store: a folder (the one useMultiFileAuthState
-keeps) or a SQLite file (useSqliteAuthState's: a path ending in .db, .sqlite
-or .sqlite3, or any path as sqlite:PATH).
+keeps), a SQLite file (useSqliteAuthState's: a path ending in .db, .sqlite
+or .sqlite3, or any path as sqlite:PATH), or an account on a PostgreSQL
+server (usePostgresAuthState's: a postgres:// URL with --account NAME).
 
 Commands:
   stats <folder>           what is in the folder: registered or not, the account,
@@ -31,7 +33,14 @@ Commands:
   verify <folder>          read every file back; list torn, corrupt, unknown and
                            mis-named files; exit 1 when any is found
   migrate <from> <to>      copy credentials and every key to another store
-                           (folder or SQLite file, either way) and check the copy
+                           (folder, SQLite file or PostgreSQL account, any way)
+                           and check the copy
+
+PostgreSQL (any command): a postgres:// URL names the server (the PG*
+variables fill in what it leaves out); --account NAME the account (both
+sides of migrate, or --from-account / --to-account); --table-prefix and
+--schema as given to usePostgresAuthState. stats on a URL without
+--account lists the accounts, their keys and who holds each lease.
 
 Options for every command:
   --json                   machine-readable output on stdout
@@ -107,11 +116,11 @@ Options:
 `,
 }
 
-const COMMON = ['json', 'help']
+const COMMON = ['json', 'help', 'account', 'table-prefix', 'schema']
 const ALLOWED = {
   stats: [...COMMON, 'flavor'],
   verify: [...COMMON, 'flavor', 'fix'],
-  migrate: [...COMMON, 'flavor', 'force', 'no-verify', 'progress', 'batch-size', 'fsync'],
+  migrate: [...COMMON, 'flavor', 'force', 'no-verify', 'progress', 'batch-size', 'fsync', 'from-account', 'to-account'],
 }
 const ARITY = { stats: 1, verify: 1, migrate: 2 }
 
@@ -125,6 +134,19 @@ const OPTIONS = {
   progress: { type: 'boolean' },
   'batch-size': { type: 'string' },
   fsync: { type: 'boolean' },
+  account: { type: 'string' },
+  'from-account': { type: 'string' },
+  'to-account': { type: 'string' },
+  'table-prefix': { type: 'string' },
+  schema: { type: 'string' },
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i
+
+/** A store argument as lib/stores.js takes it: a URL becomes its account's spec. */
+function storeArg(store, values, account = values.account) {
+  if (!POSTGRES_URL.test(store)) return store
+  return { kind: 'postgres', connection: store, account, schema: values.schema, tablePrefix: values['table-prefix'] }
 }
 
 class UsageError extends Error {}
@@ -262,7 +284,12 @@ function flavorOf(values) {
 }
 
 async function stats(store, values) {
-  const spec = parseStoreSpec(store)
+  const spec = parseStoreSpec(storeArg(store, values))
+  if (spec.kind === 'postgres') {
+    const r = await lib.inspectPostgres(spec.connection, spec.account ?? null, { flavor: flavorOf(values), schema: spec.schema, tablePrefix: spec.tablePrefix })
+    const output = values.json ? r : spec.account === undefined ? formatAccounts(spec.label, r) : formatPostgresStats(spec.label, r)
+    return { output, code: EXIT.ok }
+  }
   if (spec.kind === 'sqlite') {
     const r = await lib.inspectSqlite(spec.path, { flavor: flavorOf(values) })
     return { output: values.json ? r : formatSqliteStats(r), code: EXIT.ok }
@@ -272,7 +299,13 @@ async function stats(store, values) {
 }
 
 async function verify(store, values) {
-  const spec = parseStoreSpec(store)
+  const spec = parseStoreSpec(storeArg(store, values))
+  if (spec.kind === 'postgres') {
+    if (values.fix) throw new UsageError('--fix is for folders: a PostgreSQL store keeps a value it cannot decode aside by itself, the first time it is read')
+    if (spec.account === undefined) throw new UsageError('verify of a postgres:// URL needs --account NAME')
+    const r = await lib.inspectPostgres(spec.connection, spec.account, { verify: true, flavor: flavorOf(values), schema: spec.schema, tablePrefix: spec.tablePrefix })
+    return { output: values.json ? r : formatSqliteVerify({ ...r, file: spec.label }, ''), code: r.findings.length > 0 ? EXIT.problems : EXIT.ok }
+  }
   if (spec.kind === 'sqlite') {
     if (values.fix) throw new UsageError('--fix is for folders: a SQLite store keeps a value it cannot decode aside by itself, the first time it is read')
     const r = await lib.inspectSqlite(spec.path, { verify: true, flavor: flavorOf(values) })
@@ -299,6 +332,36 @@ function formatSqliteStats(r) {
   return out.join('\n')
 }
 
+function leaseLine(l) {
+  if (!l) return 'never taken'
+  const who = `${l.host ?? '?'} pid ${l.pid ?? '?'}`
+  if (l.held) return `held by ${who} until ${new Date(l.until).toISOString()} (token ${l.token})`
+  return l.until === null ? `free (released by ${who}, token ${l.token})` : `free (expired; last ${who}, token ${l.token})`
+}
+
+function formatPostgresStats(label, r) {
+  const out = []
+  const keys = Object.values(r.byType).reduce((n, s) => n + s.keys, 0)
+  const keyBytes = Object.values(r.byType).reduce((n, s) => n + s.bytes, 0)
+  out.push(`account       ${label}`)
+  out.push(`credentials   ${sqliteCredsLine(r)}`)
+  out.push(`keys          ${int(keys)} (${bytes(keyBytes)} of values)`)
+  const types = Object.keys(r.byType)
+  if (types.length > 0) {
+    const rows = [['type', 'keys', 'bytes'], ...types.map((t) => [t, int(r.byType[t].keys), bytes(r.byType[t].bytes)])]
+    for (const line of table(rows, ['l', 'r', 'r'])) out.push(`  ${line}`)
+  }
+  out.push(`lease         ${leaseLine(r.lease)}`)
+  out.push(`kept aside    ${r.quarantined}${r.quarantined ? ' (values that could not be decoded, kept in the quarantine table)' : ''}`)
+  return out.join('\n')
+}
+
+function formatAccounts(label, r) {
+  if (r.accounts.length === 0) return `${label}: no accounts`
+  const rows = [['account', 'keys', 'creds', 'lease'], ...r.accounts.map((a) => [a.account, int(a.keys), a.hasCreds ? 'yes' : 'no', leaseLine(a.lease)])]
+  return [`${label}: ${r.accounts.length} account${r.accounts.length === 1 ? '' : 's'}`, ...table(rows, ['l', 'r', 'l', 'l']).map((l) => `  ${l}`)].join('\n')
+}
+
 function sqliteCredsLine(r) {
   if (!r.hasCreds) return 'none (a new session would start here)'
   if (r.registered === null) return 'present but unreadable'
@@ -306,13 +369,13 @@ function sqliteCredsLine(r) {
   return `present, not registered${r.accountId ? ` (account ${r.accountId})` : ' (not paired yet)'}`
 }
 
-function formatSqliteVerify(r) {
-  const out = [`checked the database and ${int(r.verified)} values in ${r.file}`]
+function formatSqliteVerify(r, what = 'the database and ') {
+  const out = [`checked ${what}${int(r.verified)} values in ${r.file}`]
   if (r.findings.length > 0) {
     const rows = r.findings.map((f) => [f.problem, f.type === null ? (f.problem === 'creds' ? 'creds' : '(file)') : `${f.type} ${f.id}`, f.detail])
     out.push(...table(rows, ['l', 'l', 'l']).map((l) => `  ${l}`))
     out.push(`${r.findings.length} problem${r.findings.length === 1 ? '' : 's'} found`)
-  } else out.push('integrity check ok; no problems found')
+  } else out.push(what ? 'integrity check ok; no problems found' : 'every value reads back; no problems found')
   return out.join('\n')
 }
 
@@ -321,8 +384,13 @@ async function exists(store) {
   return describeStore(store)
 }
 
-async function migrate(from, to, values) {
+async function migrate(fromArg, toArg, values) {
   const flavor = flavorOf(values)
+  const from = storeArg(fromArg, values, values['from-account'] ?? values.account)
+  const to = storeArg(toArg, values, values['to-account'] ?? values.account)
+  for (const s of [from, to]) {
+    if (typeof s === 'object' && (s.account === undefined || s.account === '')) throw new UsageError('a postgres:// store needs --account NAME (or --from-account / --to-account)')
+  }
   let batchSize
   if (values['batch-size'] !== undefined) {
     batchSize = Number(values['batch-size'])
@@ -330,17 +398,18 @@ async function migrate(from, to, values) {
   }
   if (parseStoreSpec(from).label === parseStoreSpec(to).label) throw new UsageError('<from> and <to> are the same store')
   const source = await describeStore(from, { flavor })
-  if (source === null) throw Object.assign(new Error(`${from} does not exist`), { code: 'ENOENT' })
+  const name = (s) => parseStoreSpec(s).label
+  if (source === null) throw Object.assign(new Error(`${name(from)} does not exist`), { code: 'ENOENT' })
   if (!source.hasCreds) {
     const backup = source.detail.findings?.find((f) => f.problem === 'backup')
-    if (backup) throw Object.assign(new Error(`${from}: ${backup.detail}`), { code: 'EBACKUP' })
-    throw Object.assign(new Error(`${from} has no ${source.kind === 'folder' ? 'creds.json' : 'credentials'}: nothing to migrate`), { code: 'ENOCREDS' })
+    if (backup) throw Object.assign(new Error(`${name(from)}: ${backup.detail}`), { code: 'EBACKUP' })
+    throw Object.assign(new Error(`${name(from)} has no ${source.kind === 'folder' ? 'creds.json' : 'credentials'}: nothing to migrate`), { code: 'ENOCREDS' })
   }
   const dest = await exists(to)
   const holdsData = dest && (dest.hasCreds || Object.values(dest.byType).some((n) => n > 0))
   if (holdsData && !values.force) {
     const what = dest.hasCreds ? (dest.kind === 'folder' ? 'creds.json' : 'credentials') : 'keys'
-    throw Object.assign(new Error(`${to} already holds auth data (${what}); use --force to replace it (its keys are deleted first)`), {
+    throw Object.assign(new Error(`${name(to)} already holds auth data (${what}); use --force to replace it (its keys are deleted first)`), {
       code: 'EEXIST',
     })
   }
@@ -427,7 +496,7 @@ async function main(argv) {
     const wrong = Object.keys(values).filter((k) => !ALLOWED[command].includes(k))
     if (wrong.length) throw new UsageError(`${command} does not take --${wrong.join(', --')}`)
     if (args.length !== ARITY[command]) {
-      throw new UsageError(`${command} takes ${ARITY[command] === 1 ? 'one store (a folder or a SQLite file)' : 'two stores (<from> <to>)'}, got ${args.length}`)
+      throw new UsageError(`${command} takes ${ARITY[command] === 1 ? 'one store (a folder, a SQLite file or a postgres:// URL)' : 'two stores (<from> <to>)'}, got ${args.length}`)
     }
     const run = command === 'stats' ? stats(args[0], values) : command === 'verify' ? verify(args[0], values) : migrate(args[0], args[1], values)
     const { output, code } = await run

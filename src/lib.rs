@@ -7,7 +7,8 @@
 //!   [`postgres_store`]: `openPostgresAuthState` (its arguments; the calls are `NativeKeyStore`'s).
 //! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
 //! - [`convert`]: JavaScript values ⇄ the core's values (the value walk and the value building).
-//! - [`folder_tools`], [`sqlite_tools`]: `inspectFolder`, `inspectSqlite` (the CLI's stats and verify).
+//! - [`folder_tools`], [`sqlite_tools`]: `inspectFolder`, `inspectSqlite` (the CLI's stats and verify;
+//!   [`reports`]: the parts of those reports every backend shares).
 //! - [`errors`]: core errors as JavaScript errors; [`tasks`]: blocking work on the worker pool.
 //! - [`ffi`]: raw Node-API (checked calls, handle scopes, cached built-ins,
 //!   promises settled from the worker threads): nearly all `unsafe` code is there.
@@ -28,5 +29,6 @@ mod ffi;
 mod folder_tools;
 mod plain_exports;
 mod postgres_store;
+mod reports;
 mod sqlite_tools;
 mod tasks;

@@ -13,6 +13,7 @@ use crate::auth_state::{flavor_arg, promise_or_rejection, settle_with};
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, Type};
 use crate::ffi::settle;
+use crate::reports::{by_type_value, finding_value, opt_str};
 use crate::tasks::on_pool;
 
 #[napi(js_name = "inspectSqlite", catch_unwind)]
@@ -37,39 +38,17 @@ pub fn inspect_sqlite<'a>(env: &'a Env, db_path: Unknown<'a>, options: Option<Un
   })
 }
 
-fn opt_str(s: Option<&str>) -> Value {
-  s.map(Value::str).unwrap_or(Value::Null)
-}
-
 fn report_value(r: &SqliteReport) -> Value {
   let mut o = Object::new();
   o.push("file", Value::str(&r.path.to_string_lossy()));
   o.push("hasCreds", Value::Bool(r.has_creds));
   o.push("registered", r.registered.map(Value::Bool).unwrap_or(Value::Null));
   o.push("accountId", opt_str(r.account_id.as_deref()));
-  let mut by_type = Object::new();
-  for (t, c) in &r.by_type {
-    let mut e = Object::new();
-    e.push("keys", Value::Number(c.keys as f64));
-    e.push("bytes", Value::Number(c.bytes as f64));
-    by_type.push(t.as_str(), Value::Object(e));
-  }
-  o.push("byType", Value::Object(by_type));
+  o.push("byType", by_type_value(&r.by_type));
   o.push("fileBytes", Value::Number(r.file_bytes as f64));
   o.push("quarantined", Value::Number(r.quarantined as f64));
   o.push("verified", Value::Number(r.verified as f64));
-  let findings = r
-    .findings
-    .iter()
-    .map(|f| {
-      let mut e = Object::new();
-      e.push("type", opt_str(f.key_type.as_deref()));
-      e.push("id", opt_str(f.id.as_deref()));
-      e.push("problem", Value::str(f.problem));
-      e.push("detail", Value::str(&f.detail));
-      Value::Object(e)
-    })
-    .collect();
+  let findings = r.findings.iter().map(finding_value).collect();
   o.push("findings", Value::Array(findings));
   Value::Object(o)
 }

@@ -12,7 +12,8 @@
 //! - [`backend`]: the trait every storage backend implements, over encoded bytes;
 //!   [`keystore`]: the auth state over any backend (the codec around it);
 //!   [`backends`]: the implementations ([`backends::folder`], [`backends::sqlite`]);
-//!   [`migrate`]: copying between any two backends, as bytes.
+//!   [`migrate`]: copying between any two backends, as bytes;
+//!   [`report`]: the shape of every backend's stats and verify report.
 
 pub mod auth_store;
 pub mod backend;
@@ -25,6 +26,7 @@ pub mod listing;
 pub mod lock;
 pub mod migrate;
 pub mod naming;
+pub mod report;
 pub mod scheduler;
 pub mod store;
 pub mod xeddsa;

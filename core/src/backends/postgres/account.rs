@@ -98,6 +98,8 @@ pub struct Account {
   pub stmts: Arc<Statements>,
   pub token: i64,
   pub ttl: Duration,
+  /// Opened without a lease: reads only.
+  pub read_only: bool,
   /// Set once a write or a renewal found the token gone: every call fails.
   pub fenced: AtomicBool,
   /// Set once the lease is released.
@@ -185,7 +187,7 @@ fn refuse(w: Work, e: BackendError) {
 
 async fn release_lease(account: &Account) -> BackendResult<()> {
   account.released.store(true, Ordering::SeqCst);
-  if account.fenced.load(Ordering::SeqCst) {
+  if account.read_only || account.fenced.load(Ordering::SeqCst) {
     return Ok(());
   }
   let conn = account.connection().await?;
@@ -400,6 +402,14 @@ enum RunEnd {
 }
 
 async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>) {
+  if account.read_only {
+    let e = BackendError::new(
+      crate::backend::ErrorKind::ReadOnly,
+      format!("the account \"{}\" was opened without its lease (lock: false): it cannot be written", account.name),
+    );
+    writes.into_iter().for_each(|(_, done)| done.complete(Err(e.clone())));
+    return;
+  }
   if account.fenced.load(Ordering::SeqCst) {
     writes.into_iter().for_each(|(_, done)| done.complete(Err(lease::fenced(&account.name))));
     return;

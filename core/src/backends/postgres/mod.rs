@@ -5,6 +5,7 @@
 //! - [`runtime`]: the tokio runtime and one pool per server;
 //! - [`schema`]: the tables (created on first use) and the statements;
 //! - [`lease`]: one owner per account, with a fencing token;
+//! - [`report`]: the CLI's stats and verify (read-only, no lease);
 //! - [`account`]: the task that runs one account's calls in order, with
 //!   group commit.
 //!
@@ -16,6 +17,7 @@ pub mod account;
 pub mod connect;
 mod error;
 pub mod lease;
+pub mod report;
 pub mod runtime;
 pub mod schema;
 mod tls;
@@ -50,6 +52,9 @@ pub struct PostgresOptions {
   pub table_prefix: String,
   /// Longest wait for a connection or an answer.
   pub timeout: Duration,
+  /// Take the account's lease. `false` opens it read-only, beside its owner
+  /// (a migration's source, a report): every write is refused.
+  pub lease: bool,
 }
 
 impl PostgresOptions {
@@ -62,6 +67,7 @@ impl PostgresOptions {
       schema: None,
       table_prefix: "baileys_".to_owned(),
       timeout: Duration::from_secs(10),
+      lease: true,
     }
   }
 }
@@ -120,7 +126,7 @@ fn registry() -> &'static Registry {
 pub fn open(options: &PostgresOptions) -> BackendResult<PostgresBackend> {
   let target = connect::resolve(&options.connection, &|k| std::env::var(k).ok())?;
   let tables = Tables::new(options.schema.as_deref(), &options.table_prefix)?;
-  let key = format!("{}\u{0}{:?}\u{0}{}", target.key, tables, options.account);
+  let key = format!("{}\u{0}{:?}\u{0}{}\u{0}{}", target.key, tables, options.account, options.lease);
   let rt = runtime::runtime()?;
   let server = runtime::server(target, options.pool_size, options.timeout)?;
   let reg = registry();
@@ -165,6 +171,9 @@ fn start(rt: &tokio::runtime::Runtime, server: &Arc<Server>, tables: &Tables, op
   let ttl = options.lease_ttl.max(Duration::from_millis(100));
   let token = rt.block_on(async {
     server.ensure_tables(tables).await?;
+    if !options.lease {
+      return Ok(0);
+    }
     let conn = connection(server).await?;
     match tokio::time::timeout(server.timeout, lease::acquire(&conn, &stmts, &options.account, &owner, ttl)).await {
       Ok(r) => r,
@@ -180,6 +189,7 @@ fn start(rt: &tokio::runtime::Runtime, server: &Arc<Server>, tables: &Tables, op
     stmts,
     token,
     ttl,
+    read_only: !options.lease,
     fenced: AtomicBool::new(false),
     released: AtomicBool::new(false),
     stats: Default::default(),
@@ -191,7 +201,9 @@ fn start(rt: &tokio::runtime::Runtime, server: &Arc<Server>, tables: &Tables, op
     account::run(account, rx).await;
     forget(&done);
   });
-  rt.spawn(account::heartbeat(shared.account.clone()));
+  if options.lease {
+    rt.spawn(account::heartbeat(shared.account.clone()));
+  }
   Ok(shared)
 }
 

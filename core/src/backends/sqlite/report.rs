@@ -10,26 +10,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use super::error::sql_error;
 use super::schema::{inspect_file, sidecar, Found, QUARANTINE_TABLE};
 use crate::backend::{BackendError, BackendResult, ErrorKind};
-use crate::codec::{self, Flavor, ParseError, Value};
+use crate::codec::Flavor;
+use crate::report::{check_value, creds_summary};
 
-/// Keys and bytes of one type.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TypeCount {
-  pub keys: u64,
-  pub bytes: u64,
-}
-
-/// One value (or the file) that is not as it should be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
-  /// `None` for the file itself or the credentials row.
-  pub key_type: Option<String>,
-  pub id: Option<String>,
-  /// `integrity`, `corrupt` (not JSON), `revive` (JSON this line's reader
-  /// refuses), `creds` (credentials that are not an object).
-  pub problem: &'static str,
-  pub detail: String,
-}
+pub use crate::report::{Finding, TypeCount};
 
 #[derive(Clone, Debug, Default)]
 pub struct SqliteReport {
@@ -86,14 +70,12 @@ pub fn report(path: &Path, verify: bool, flavor: Flavor) -> BackendResult<Sqlite
       conn.query_row("SELECT CAST(value AS BLOB) FROM creds WHERE key = '__creds__'", [], |r| r.get(0)).optional().map_err(err)?;
     if let Some(bytes) = creds {
       out.has_creds = true;
-      match codec::parse_file(&bytes, flavor) {
-        Ok(Value::Object(o)) => {
-          out.registered = Some(matches!(o.get("registered"), Some(Value::Bool(true))));
-          out.account_id =
-            o.get("me").and_then(Value::as_object).and_then(|me| me.get("id")).and_then(Value::as_js_string).map(|s| s.to_string_lossy());
+      match creds_summary(&bytes, flavor) {
+        Ok((registered, id)) => {
+          out.registered = Some(registered);
+          out.account_id = id;
         }
-        Ok(_) => out.findings.push(Finding { key_type: None, id: None, problem: "creds", detail: "JSON that is not an object".into() }),
-        Err(e) => out.findings.push(Finding { key_type: None, id: None, problem: "creds", detail: e.to_string() }),
+        Err(f) => out.findings.push(f),
       }
     }
   }
@@ -111,13 +93,7 @@ pub fn report(path: &Path, verify: bool, flavor: Flavor) -> BackendResult<Sqlite
         let (t, id): (String, String) = (row.get(0).map_err(err)?, row.get(1).map_err(err)?);
         let bytes = row.get_ref(2).map_err(err)?.as_blob().unwrap_or(&[]);
         out.verified += 1;
-        match codec::parse_file(bytes, flavor) {
-          Ok(_) => {}
-          Err(ParseError::Revive(e)) => {
-            out.findings.push(Finding { key_type: Some(t), id: Some(id), problem: "revive", detail: e.to_string() })
-          }
-          Err(e) => out.findings.push(Finding { key_type: Some(t), id: Some(id), problem: "corrupt", detail: e.to_string() }),
-        }
+        out.findings.extend(check_value(&t, &id, bytes, flavor));
       }
     }
   }
