@@ -41,8 +41,7 @@ const tablesOf = (prefix = DEFAULT_PREFIX) => ({
  * default collation is ICU's en-US (not bytewise), so that an ordering by id
  * that forgot `COLLATE "C"` shows.
  */
-function pgSuite({ icu = false } = {}) {
-  const ctx = { pg: null, url: null, icuUrl: null, icuDb: 'icu_db' }
+function pgSuite({ icu = false, ctx = pgContext() } = {}) {
   const clients = new Map()
   ctx.client = async (database) => {
     const db = database || ctx.pg.database
@@ -71,6 +70,15 @@ function pgSuite({ icu = false } = {}) {
     if (ctx.pg) await ctx.pg.stop()
   }, 120000)
   return ctx
+}
+
+/**
+ * The `ctx` of `pgSuite` before its server runs, for a suite that must hand it
+ * to shared cases first and start the server after (`pgSuite({ ctx })` last,
+ * so that its afterAll, stopping the server, runs after theirs).
+ */
+function pgContext() {
+  return { pg: null, url: null, icuUrl: null, icuDb: 'icu_db' }
 }
 
 let seq = 0
@@ -193,6 +201,7 @@ module.exports = {
   DEFAULT_PREFIX,
   tablesOf,
   pgSuite,
+  pgContext,
   accountName,
   rowsOf,
   inChild,
