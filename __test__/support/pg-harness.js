@@ -161,7 +161,16 @@ const q = (s) => `'${String(s).replace(/'/g, "''")}'`
 /** A query through node-postgres (no psql output limit), its rows. */
 async function query(pg, sql, params = []) {
   const { Client } = require('pg')
-  const client = new Client({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, application_name: 'ban-test-reader' })
+  const client = new Client({
+    host: pg.host,
+    port: pg.port,
+    user: pg.user,
+    password: pg.password,
+    database: pg.database,
+    application_name: 'ban-test-reader',
+    // (a server that requires TLS refuses anything else)
+    ssl: pg.certs ? { ca: pg.certs.caPem } : undefined,
+  })
   await client.connect()
   try {
     return (await client.query(sql, params)).rows
