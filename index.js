@@ -191,6 +191,7 @@ module.exports = {
   migrateAuthState: migrate.migrateAuthState,
   migrateAuthFolders: migrate.migrateAuthFolders,
   migrateAuthStores: migrate.migrateAuthStores,
+  reencryptAuthStore: migrate.reencryptAuthStore,
   inspectSqlite: binding.inspectSqlite,
   inspectPostgres: binding.inspectPostgres,
 }

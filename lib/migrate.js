@@ -328,6 +328,36 @@ async function migrateAuthStores(fromSpec, toSpec, options = {}) {
   }
 }
 
+/**
+ * Seals every value and the credentials of a store again under
+ * `encryptionKey` (rotation): `previousEncryptionKeys` lists the keys its
+ * values may still be sealed with (any mix: an interrupted rotation is run
+ * again the same way). The store is opened as its owner (its lock or lease).
+ * A store without encryption so far is sealed by giving no previous keys:
+ * values that are not sealed are then refused, so seal such a store by
+ * `migrateAuthStores` from its plain form instead.
+ */
+async function reencryptAuthStore(spec, { encryptionKey, previousEncryptionKeys = [], batchSize = 256 } = {}) {
+  const { parseStoreSpec, openNativeStore } = require('./stores.js')
+  const s = { ...parseStoreSpec(spec), encryptionKey, previousEncryptionKeys }
+  const { store } = await openNativeStore(s, {})
+  try {
+    let total = 0
+    for (const type of KEY_TYPES) {
+      for (let after = null; ; ) {
+        const page = await store.copyPageTo(store, type, after, batchSize)
+        total += page.copied
+        if (page.next === null) break
+        after = page.next
+      }
+    }
+    await store.copyCredsTo(store, true)
+    return { store: s.label, total }
+  } finally {
+    await store.close()
+  }
+}
+
 /** Ids of `type` the destination has and the source has not. */
 async function extraIds(from, to, type) {
   const ids = async (store) => {
@@ -350,6 +380,7 @@ async function migrateAuthFolders(fromFolder, toFolder, options = {}) {
 }
 
 module.exports = {
+  reencryptAuthStore,
   KEY_TYPES,
   withListing,
   migrateAuthState,

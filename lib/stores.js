@@ -26,10 +26,10 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i
 function parseStoreSpec(spec, account) {
   if (spec !== null && typeof spec === 'object' && spec.kind === 'postgres') {
     const acc = spec.account ?? account
-    return { kind: 'postgres', connection: spec.connection, account: acc, schema: spec.schema, tablePrefix: spec.tablePrefix, label: postgresLabel(spec.connection, acc) }
+    return { ...sealing(spec), kind: 'postgres', connection: spec.connection, account: acc, schema: spec.schema, tablePrefix: spec.tablePrefix, label: postgresLabel(spec.connection, acc) }
   }
   if (spec !== null && typeof spec === 'object' && (spec.kind === 'folder' || spec.kind === 'sqlite') && typeof spec.path === 'string') {
-    return { kind: spec.kind, path: spec.path, label: path.resolve(spec.path) }
+    return { ...sealing(spec), kind: spec.kind, path: spec.path, label: path.resolve(spec.path) }
   }
   if (typeof spec !== 'string' || spec === '') throw new TypeError('a store is a folder path, a SQLite file (auth.db, sqlite:PATH) or a postgres:// URL')
   if (POSTGRES_URL.test(spec)) return { kind: 'postgres', connection: spec, account, label: postgresLabel(spec, account) }
@@ -39,6 +39,14 @@ function parseStoreSpec(spec, account) {
     return { kind: 'sqlite', path: p, label: path.resolve(p) }
   }
   return SQLITE_EXT.test(spec) ? { kind: 'sqlite', path: spec, label: path.resolve(spec) } : { kind: 'folder', path: spec, label: path.resolve(spec) }
+}
+
+/** The encryption options a store spec carries (`encryptionKey`, `previousEncryptionKeys`). */
+function sealing(spec) {
+  const out = {}
+  if (spec.encryptionKey !== undefined) out.encryptionKey = spec.encryptionKey
+  if (spec.previousEncryptionKeys !== undefined) out.previousEncryptionKeys = spec.previousEncryptionKeys
+  return out
 }
 
 /** A server and account for messages: the URL without its password. */
@@ -87,11 +95,13 @@ async function describeStore(spec, options = {}) {
  */
 function openNativeStore(spec, options) {
   const s = parseStoreSpec(spec)
+  const opts = { ...options, ...sealing(s) }
   if (s.kind === 'postgres') {
     if (s.account === undefined || s.account === null) throw new TypeError(`${s.label}: name the account`)
-    return binding.openPostgresAuthState(s.connection, s.account, { ...options, schema: s.schema, tablePrefix: s.tablePrefix })
+    return binding.openPostgresAuthState(s.connection, s.account, { ...opts, schema: s.schema, tablePrefix: s.tablePrefix })
   }
-  return s.kind === 'sqlite' ? binding.openSqliteAuthState(s.path, options) : binding.openFolderStore(s.path, options)
+  if (s.kind === 'folder' && opts.encryptionKey !== undefined) throw new TypeError('a folder is in Baileys\' own format: it cannot be encrypted (use a SQLite file or PostgreSQL)')
+  return s.kind === 'sqlite' ? binding.openSqliteAuthState(s.path, opts) : binding.openFolderStore(s.path, opts)
 }
 
 module.exports = { parseStoreSpec, describeStore, openNativeStore }

@@ -12,6 +12,7 @@ use baileys_auth_core::backend::{Backend, BackendError};
 use baileys_auth_core::backends::folder;
 use baileys_auth_core::backends::sqlite::{self, SqliteOptions};
 use baileys_auth_core::keystore::{KeyChange, KeyStore};
+use baileys_auth_core::seal::{Sealed, Sealer};
 use baileys_auth_core::migrate::{compare_page, copy_creds, copy_page, PageCheck, PageCopy};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -34,9 +35,12 @@ pub fn open_sqlite_auth_state<'a>(env: &'a Env, db_path: Unknown<'a>, options: O
   promise_or_rejection(env, |js| {
     let path = string_arg(js, db_path.value().value, "dbPath")?;
     // Durable by default: every acknowledged call survives a power loss.
-    let options = parse_options(js, options.map(|o| o.value().value), true)?;
+    let opts = options.map(|o| o.value().value);
+    let options = parse_options(js, opts, true)?;
     let sqlite_options = SqliteOptions { fsync: options.fsync, lock: options.lock, ..SqliteOptions::default() };
-    open_on_pool(js, options.flavor, move || sqlite::open(&path, &sqlite_options).map(|b| Arc::new(b) as Arc<dyn Backend>))
+    // A file's values are bound to their type and id only: the file may move.
+    let sealer = encryption_option(js, opts, "")?;
+    open_on_pool(js, options.flavor, move || sealed(sqlite::open(&path, &sqlite_options).map(|b| Arc::new(b) as Arc<dyn Backend>), sealer))
   })
 }
 
@@ -53,6 +57,44 @@ pub fn open_folder_store<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<
   })
 }
 
+/// `options.encryptionKey` (32 bytes: a Buffer / Uint8Array, or 64 hex
+/// digits) and `options.previousEncryptionKeys` (older keys that still open,
+/// for a rotation), as the sealer of a store whose values are bound to `scope`.
+pub(crate) fn encryption_option(js: &Js, options: Option<Val>, scope: &str) -> JsResult<Option<Sealer>> {
+  let Some(o) = options.filter(|o| js.type_of(*o).is_ok_and(|t| t == Type::Object)) else { return Ok(None) };
+  let key = js.get_named(o, c"encryptionKey")?;
+  if matches!(js.type_of(key)?, Type::Undefined | Type::Null) {
+    return Ok(None);
+  }
+  let current = key_bytes(js, key, "options.encryptionKey")?;
+  let mut previous = Vec::new();
+  let old = js.get_named(o, c"previousEncryptionKeys")?;
+  if !matches!(js.type_of(old)?, Type::Undefined | Type::Null) {
+    if !js.is_array(old)? {
+      return Err(JsErr::Type("options.previousEncryptionKeys must be an array of keys".into()));
+    }
+    for i in 0..js.array_length(old)? {
+      previous.push(key_bytes(js, js.get_element(old, i)?, "options.previousEncryptionKeys[]")?);
+    }
+  }
+  Ok(Some(Sealer::new(&current, &previous, scope)))
+}
+
+fn key_bytes(js: &Js, v: Val, what: &str) -> JsResult<[u8; 32]> {
+  let bytes = match js.type_of(v)? {
+    Type::String => {
+      let hex = js.utf8_lossy(v)?;
+      let ok = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+      ok.then(|| (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0)).collect::<Vec<u8>>())
+    }
+    _ => js.uint8_copy(v)?,
+  };
+  // The message never holds the key.
+  bytes
+    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+    .ok_or_else(|| JsErr::Type(format!("{what} must be 32 bytes: a Buffer or Uint8Array of 32, or 64 hex digits")))
+}
+
 pub(crate) fn string_arg(js: &Js, v: Val, name: &str) -> JsResult<String> {
   if js.type_of(v)? != Type::String {
     return Err(JsErr::Type(format!("The \"{name}\" argument must be of type string")));
@@ -62,6 +104,17 @@ pub(crate) fn string_arg(js: &Js, v: Val, name: &str) -> JsResult<String> {
 
 /// Opens a backend on the worker pool, then loads its credentials; the
 /// promise resolves with `{ store, creds, created }`.
+/// The opened backend, behind the sealer when the store is encrypted.
+pub(crate) fn sealed(
+  opened: std::result::Result<Arc<dyn Backend>, BackendError>,
+  sealer: Option<Sealer>,
+) -> std::result::Result<Arc<dyn Backend>, BackendError> {
+  opened.map(|b| match sealer {
+    Some(s) => Arc::new(Sealed::new(b, s)) as Arc<dyn Backend>,
+    None => b,
+  })
+}
+
 pub(crate) fn open_on_pool(
   js: &Js,
   flavor: baileys_auth_core::codec::Flavor,

@@ -50,6 +50,7 @@ fn backend_error(js: &Js, realm: &Realm, e: &BackendError) -> JsResult<Val> {
       err
     }
     ErrorKind::Corrupt => typed(js, realm.corrupt_error, "AuthFileCorruptError", &e.message)?,
+    ErrorKind::Key => typed(js, None, "AuthKeyError", &e.message)?,
     ErrorKind::Invalid => js.type_error(&e.message)?,
     _ => js.error(&e.message)?,
   };

@@ -15,7 +15,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::auth_state::{flavor_arg, parse_options, promise_or_rejection, settle_with};
-use crate::backend_store::{open_on_pool, string_arg};
+use crate::backend_store::{encryption_option, open_on_pool, sealed, string_arg};
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
 use crate::ffi::settle;
@@ -58,7 +58,9 @@ pub fn open_postgres_auth_state<'a>(
         pg.table_prefix = p;
       }
     }
-    open_on_pool(js, common.flavor, move || postgres::open(&pg).map(|b| Arc::new(b) as Arc<dyn Backend>))
+    // Sealed values are bound to their account: a row copied to another fails to open.
+    let sealer = encryption_option(js, opts, &pg.account)?;
+    open_on_pool(js, common.flavor, move || sealed(postgres::open(&pg).map(|b| Arc::new(b) as Arc<dyn Backend>), sealer))
   })
 }
 

@@ -60,6 +60,10 @@ pub enum ErrorKind {
   /// Another process took this store over (its lease was lost): the call
   /// was refused and nothing of it was written; every later call fails too.
   Fenced,
+  /// A sealed value cannot be opened with the encryption key given (another
+  /// key, a value sealed for another account or key, a value that is not
+  /// sealed at all in a store that is). Nothing is answered from it.
+  Key,
   /// The server could not be reached, or did not answer in time; the call
   /// may be retried once it is back.
   Unavailable,
@@ -80,6 +84,7 @@ impl ErrorKind {
       ErrorKind::Invalid => "EBAILEYSINVALID",
       ErrorKind::Unsupported => "EBAILEYSVERSION",
       ErrorKind::Fenced => "EBAILEYSFENCED",
+      ErrorKind::Key => "EBAILEYSKEY",
       ErrorKind::Unavailable => "EBAILEYSUNAVAILABLE",
       ErrorKind::Internal => "EBAILEYSINTERNAL",
     }

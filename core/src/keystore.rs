@@ -17,6 +17,7 @@ use crate::auth_store::{KeyRead, OpenedCreds, APP_STATE_SYNC_KEY};
 use crate::backend::{Backend, BackendError, ErrorKind, KeyWrite};
 use crate::codec::{self, app_state_key, Flavor, ParseError, Value};
 use crate::creds::init_auth_creds;
+use crate::seal;
 
 /// One key of a `keys.set` call: a value to store, or `None` to delete it.
 pub struct KeyChange {
@@ -114,6 +115,9 @@ impl KeyStore {
 }
 
 fn decode_creds(bytes: &[u8], flavor: Flavor) -> Result<Value, BackendError> {
+  if seal::is_sealed(bytes) {
+    return Err(seal::needs_key("the stored credentials"));
+  }
   match codec::parse_file(bytes, flavor) {
     Ok(v @ Value::Object(_)) => Ok(v),
     Ok(_) => Err(BackendError::new(ErrorKind::Corrupt, "the stored credentials are JSON that is not an object; left as they are")),
@@ -133,6 +137,11 @@ fn decode_key(
   app_state: bool,
 ) -> Result<KeyRead, BackendError> {
   let Some(bytes) = bytes else { return Ok(KeyRead { value: None, warning: None }) };
+  // Sealed, and no key given: refused, never taken for a corrupt value (which
+  // would be moved aside).
+  if seal::is_sealed(&bytes) {
+    return Err(seal::needs_key(&format!("{key_type} {id:?}")));
+  }
   match codec::parse_file(&bytes, flavor) {
     Ok(value) if app_state && value.is_truthy() => {
       let converted = app_state_key::from_object(&value, flavor).map_err(|e| BackendError::new(ErrorKind::Invalid, e.message))?;

@@ -14,6 +14,7 @@
 //!   [`backends`]: the implementations ([`backends::folder`], [`backends::sqlite`]);
 //!   [`migrate`]: copying between any two backends, as bytes;
 //!   [`report`]: the shape of every backend's stats and verify report.
+//! - [`seal`]: encryption at rest, a wrapper around any backend.
 
 pub mod auth_store;
 pub mod backend;
@@ -28,5 +29,6 @@ pub mod migrate;
 pub mod naming;
 pub mod report;
 pub mod scheduler;
+pub mod seal;
 pub mod store;
 pub mod xeddsa;

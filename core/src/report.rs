@@ -24,21 +24,29 @@ pub struct Finding {
   pub detail: String,
 }
 
-/// What the stored credentials say: `(registered, me.id)`, or what is wrong.
-pub fn creds_summary(bytes: &[u8], flavor: Flavor) -> Result<(bool, Option<String>), Finding> {
+/// What the stored credentials say: `(registered, me.id)`, `None` when they
+/// are sealed (an encrypted store: a report has no key), or what is wrong.
+pub fn creds_summary(bytes: &[u8], flavor: Flavor) -> Result<Option<(bool, Option<String>)>, Finding> {
   let finding = |detail: String| Finding { key_type: None, id: None, problem: "creds", detail };
+  if crate::seal::is_sealed(bytes) {
+    return Ok(None);
+  }
   match codec::parse_file(bytes, flavor) {
-    Ok(Value::Object(o)) => Ok((
+    Ok(Value::Object(o)) => Ok(Some((
       matches!(o.get("registered"), Some(Value::Bool(true))),
       o.get("me").and_then(Value::as_object).and_then(|me| me.get("id")).and_then(Value::as_js_string).map(|s| s.to_string_lossy()),
-    )),
+    ))),
     Ok(_) => Err(finding("JSON that is not an object".into())),
     Err(e) => Err(finding(e.to_string())),
   }
 }
 
-/// Decodes one stored value as `flavor` reads it: `None` when it reads back.
+/// Decodes one stored value as `flavor` reads it: `None` when it reads back
+/// (or is sealed: without the key only its seal's form is known).
 pub fn check_value(key_type: &str, id: &str, bytes: &[u8], flavor: Flavor) -> Option<Finding> {
+  if crate::seal::is_sealed(bytes) {
+    return None;
+  }
   let finding = |problem, e: &dyn std::fmt::Display| Finding { key_type: Some(key_type.to_owned()), id: Some(id.to_owned()), problem, detail: e.to_string() };
   match codec::parse_file(bytes, flavor) {
     Ok(_) => None,

@@ -71,10 +71,11 @@ pub fn report(path: &Path, verify: bool, flavor: Flavor) -> BackendResult<Sqlite
     if let Some(bytes) = creds {
       out.has_creds = true;
       match creds_summary(&bytes, flavor) {
-        Ok((registered, id)) => {
+        Ok(Some((registered, id))) => {
           out.registered = Some(registered);
           out.account_id = id;
         }
+        Ok(None) => {}
         Err(f) => out.findings.push(f),
       }
     }
