@@ -135,10 +135,11 @@ async fn account_report(conn: &deadpool_postgres::Object, t: &Tables, account: &
   if let Some(row) = creds {
     out.has_creds = true;
     match creds_summary(&row.get::<_, Vec<u8>>(0), o.flavor) {
-      Ok((registered, id)) => {
+      Ok(Some((registered, id))) => {
         out.registered = Some(registered);
         out.account_id = id;
       }
+      Ok(None) => {}
       Err(f) => out.findings.push(f),
     }
   }
