@@ -241,7 +241,7 @@ export interface MultiFileAuthState {
 }
 
 /** Options of `useSqliteAuthState`: those of the folder store, durable by default. */
-export interface SqliteAuthStateOptions extends AuthStateOptions {
+export interface SqliteAuthStateOptions extends AuthStateOptions, EncryptionOptions {
   /**
    * `true` (the default): `synchronous = FULL`, every acknowledged call
    * survives a power loss. `false`: `NORMAL`, it survives a crash of the process.
@@ -249,6 +249,18 @@ export interface SqliteAuthStateOptions extends AuthStateOptions {
   fsync?: boolean
   /** Take the file's owner lock, `<dbPath>.lock` (default `true`). */
   lock?: boolean
+}
+
+/**
+ * Encryption at rest, for the SQLite and PostgreSQL stores: every value and
+ * the credentials sealed with XChaCha20-Poly1305, bound to their (account,
+ * type, id). A sealed SQLite file no longer opens in Baileys' own store.
+ */
+export interface EncryptionOptions {
+  /** 32 bytes (a Buffer or Uint8Array), or 64 hex digits. */
+  encryptionKey?: Uint8Array | string
+  /** Older keys that still open values (during a rotation). */
+  previousEncryptionKeys?: Array<Uint8Array | string>
 }
 
 /** What `useSqliteAuthState` resolves to. */
@@ -292,6 +304,101 @@ export declare function useSqliteAuthState(
   config: string | ({ dbPath: string } & SqliteAuthStateOptions),
   options?: SqliteAuthStateOptions,
 ): Promise<SqliteAuthState>
+
+/** node-postgres' connection object; what is left out comes from the `PG*` variables. */
+export interface PostgresConnectionFields {
+  host?: string
+  port?: number
+  user?: string
+  password?: string
+  database?: string
+  /** `true`: TLS, certificate and host checked; `{ rejectUnauthorized: false }`: TLS unchecked; `{ ca }`: trust this CA. */
+  ssl?: boolean | { rejectUnauthorized?: boolean; ca?: string | Uint8Array }
+  /** A libpq string instead of the fields. */
+  connectionString?: string
+}
+
+/** Options of `usePostgresAuthState`. */
+export interface PostgresAuthStateOptions extends EncryptionOptions {
+  flavor?: Flavor
+  proto?: AuthStateOptions['proto']
+  logger?: Logger
+  /** How long the lease lasts without renewal (default 15000): the longest a takeover waits after the owner died. */
+  leaseTtlMs?: number
+  /** Connections of the server's pool, shared by every account of the process on that server (default 16; the first open sets it). */
+  poolSize?: number
+  /** The tables' schema (default: the connection's `search_path`). */
+  schema?: string
+  /** The tables' name prefix (default `'baileys_'`). */
+  tablePrefix?: string
+  /** Longest wait for a connection or an answer, in ms (default 10000). */
+  timeoutMs?: number
+  /** `false`: open without the lease, read-only, beside the account's owner. */
+  lock?: boolean
+}
+
+/** What `usePostgresAuthState` resolves to. */
+export interface PostgresAuthState extends SqliteAuthState {
+  /** Counters of the account: server round trips, write groups, committed calls, lease renewals, the fencing token. */
+  counters: () => { roundTrips: number; groups: number; largestGroup: number; committedCalls: number; renewals: number; token: number }
+}
+
+/**
+ * An account in a shared PostgreSQL database, for fleets on several hosts.
+ * One owner at a time: another process opening a held account is refused
+ * with `AuthFolderLockedError` (its `host`, `pid`, `until`); once the owner
+ * closed it, or its lease ran out (by the server's clock), another can take
+ * it over, and every later write of the old owner is refused in its own
+ * transaction (`AuthLeaseLostError`, code `EBAILEYSFENCED`).
+ *
+ * @example
+ * const { state, saveCreds, close } = await usePostgresAuthState(process.env.DATABASE_URL, 'shop-bot-1')
+ */
+export declare function usePostgresAuthState(
+  connection: string | PostgresConnectionFields | undefined,
+  account: string,
+  options?: PostgresAuthStateOptions,
+): Promise<PostgresAuthState>
+
+/** A store named for `migrateAuthStores`: a folder or SQLite path, or an object. */
+export type StoreSpec =
+  | string
+  | ({ kind: 'folder' | 'sqlite'; path: string } & EncryptionOptions)
+  | ({ kind: 'postgres'; connection?: string | PostgresConnectionFields; account: string; schema?: string; tablePrefix?: string } & EncryptionOptions)
+
+/** Seals every value of a store again under `encryptionKey` (key rotation). */
+export declare function reencryptAuthStore(
+  store: StoreSpec,
+  keys: { encryptionKey: Uint8Array | string; previousEncryptionKeys?: Array<Uint8Array | string>; batchSize?: number },
+): Promise<{ store: string; total: number }>
+
+/** What `inspectPostgres` reports of one account, or of every account (`account` null). */
+export interface PostgresLease {
+  token: number
+  host: string | null
+  pid: number | null
+  /** When the lease ends (ms since the epoch); null once released. */
+  until: number | null
+  held: boolean
+}
+export declare function inspectPostgres(
+  connection: string | PostgresConnectionFields | undefined,
+  account: string | null,
+  options?: { verify?: boolean; flavor?: Flavor; schema?: string; tablePrefix?: string; timeoutMs?: number },
+): Promise<
+  | { accounts: Array<{ account: string; keys: number; hasCreds: boolean; lease: PostgresLease | null }> }
+  | {
+      account: string
+      hasCreds: boolean
+      registered: boolean | null
+      accountId: string | null
+      byType: Record<string, { keys: number; bytes: number }>
+      lease: PostgresLease | null
+      quarantined: number
+      verified: number
+      findings: Array<{ type: string | null; id: string | null; problem: string; detail: string }>
+    }
+>
 
 /**
  * Fresh credentials, as Baileys' `initAuthCreds()`: X25519 key pairs, a
@@ -498,7 +605,7 @@ export interface StoreMigrationOptions {
  * destination written under it. Verifies by default. Rejects (`code:
  * 'ENOCREDS'`) for a source without credentials.
  */
-export declare function migrateAuthStores(from: string, to: string, options?: StoreMigrationOptions): Promise<MigrationSummary & { from: string; to: string }>
+export declare function migrateAuthStores(from: StoreSpec, to: StoreSpec, options?: StoreMigrationOptions): Promise<MigrationSummary & { from: string; to: string }>
 
 /** What `inspectSqlite` reports (the CLI's `stats` and `verify` of a SQLite file). */
 export interface SqliteReport {

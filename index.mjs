@@ -26,5 +26,7 @@ export const {
   migrateAuthFolders,
   migrateAuthStores,
   inspectSqlite,
+  inspectPostgres,
+  reencryptAuthStore,
 } = native
 export default native
