@@ -6,7 +6,7 @@
 //   { op: 'open', connection, account, options }   → { token }
 //   { op: 'set', data } / { op: 'get', type, ids } / { op: 'saveCreds', patch }
 //   { op: 'listIds', type } / { op: 'clear' } / { op: 'close' } / { op: 'counters' }
-//   { op: 'logs' }                                  → what the logger was told
+//   { op: 'logs' }                                  → what the loggers were told
 //   { op: 'device', line, person, peers, connection, options, transactionOpts }
 //        Baileys' own Signal stack (demo/signal-devices.mjs) on the account:
 //   { op: 'send', to, text } / { op: 'sendGroup', group, to: [name], text }
@@ -23,18 +23,16 @@ import readline from 'node:readline'
 const require = createRequire(import.meta.url)
 const ours = require('../../index.js')
 
+// What the loggers were told: `from` 'store' (ours) or 'baileys' (the device's).
 const logs = []
-const record = (level) => (...args) => logs.push({ level, args: args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))) })
-const logger = {
-  level: 'trace',
-  trace: record('trace'),
-  debug: record('debug'),
-  info: record('info'),
-  warn: record('warn'),
-  error: record('error'),
-  fatal: record('fatal'),
-  child: () => logger,
+function recorder(from) {
+  const record = (level) => (...args) => logs.push({ from, level, args: args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))) })
+  const l = { level: 'trace', trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), fatal: record('fatal') }
+  l.child = () => l
+  return l
 }
+const logger = recorder('store')
+const baileysLogger = recorder('baileys')
 
 let store = null
 let device = null
@@ -101,7 +99,7 @@ const ops = {
     device = new SignalDevice(line_, server, {
       ...person,
       folder: person.account,
-      logger,
+      logger: baileysLogger,
       openName: 'ours (child)',
       open: async (account) => {
         store = await ours.usePostgresAuthState(connection, account, { ...options, logger })

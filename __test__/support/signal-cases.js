@@ -42,9 +42,12 @@ function expectSameIdentity(d, before) {
  *
  * - `where`: what a device's place is called in test titles (`'folder'`);
  * - `ours` / `theirs`: `{ openName, open(place) }`, the two implementations
- *   the cases use and switch between (`theirs` is the other project's store);
- * - `place(root, who)`: a device's folder (or file) under the test's root;
- * - `lockFile(place)`: our owner lock's path;
+ *   the cases use and switch between (`theirs` is the other project's store;
+ *   without one, the mixed and switching cases are left out);
+ * - `place(root, who)`: a device's folder (or file, or account) under the
+ *   test's root;
+ * - `lockFile(place)`: our owner lock's path; or `isOwned(place)` (async):
+ *   whether ours holds the place now (a store without a lock file);
  * - `keyStored(device, type, id)`: whether the key is in the place, looked at
  *   directly (not through the store);
  * - `removeKey(device, type, id)`: removes it directly (the store is restarted next);
@@ -86,11 +89,16 @@ function folderBackend(oursOpen, baileys) {
  * - `backend` (optional): where the devices keep their state and which two
  *   implementations open it (see `folderBackend`); by default folders, ours
  *   (`oursOpen`) beside Baileys' own helper.
+ * - `extraCases(helpers)` (optional): registers a backend's own cases in this
+ *   scope, with `{ setup, registeredPair, rawGet, expectSession,
+ *   expectSameIdentity, identityOf, totals, store, OURS, GROUP, devices }`
+ *   (`devices()`: the device helper's exports, once loaded).
  */
-function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, SessionRecord, loadDevices, people, wiring, checkAfterRestart, usyncQueries, backend }) {
+function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, SessionRecord, loadDevices, people, wiring, checkAfterRestart, usyncQueries, backend, extraCases }) {
   const store = backend || folderBackend(oursOpen, baileys)
   const tag = backend ? `-${store.where.replace(/\W+/g, '-')}` : ''
-  const theirsName = store.theirs.openName
+  const theirsName = store.theirs?.openName
+  const isOwned = store.isOwned || (async (place) => fs.existsSync(store.lockFile(place)))
 
   /** The raw store of the place's current owner (ours or theirs), no cache in between. */
   const rawGet = async (d, type, id) => {
@@ -225,7 +233,7 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     }
 
     expect(server.usyncQueries).toBe(usyncQueries)
-    expect(fs.existsSync(store.lockFile(A.folder))).toBe(true)
+    expect(await isOwned(A.folder)).toBe(true)
     expect(chat.counts).toEqual({ pkmsg: 4, msg: 32, skmsg: 8, total: 44, skdm: 1 })
     totals['both on ours'] = chat.counts
   })
@@ -241,7 +249,7 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     expect(chat.counts.total).toBe(2)
   })
 
-  test(`mixed: A on ${backend ? theirsName : "Baileys' own helper"}, B on ours; then A's ${backend ? `${store.where}, written by it,` : 'Baileys-born folder'} moves to ours`, async () => {
+  if (THEIRS) test(`mixed: A on ${backend ? theirsName : "Baileys' own helper"}, B on ours; then A's ${backend ? `${store.where}, written by it,` : 'Baileys-born folder'} moves to ours`, async () => {
     const { server, chat, A, B } = await registeredPair('mixed', THEIRS, OURS)
     const bIdentity = identityOf(B)
 
@@ -276,7 +284,7 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     totals[`A on ${theirsName}, B on ours`] = chat.counts
   })
 
-  test(`switching: ${store.where}s written by ours opened by ${theirsName} mid-conversation, and back`, async () => {
+  if (THEIRS) test(`switching: ${store.where}s written by ours opened by ${theirsName} mid-conversation, and back`, async () => {
     const { server, device, chat, A, B } = await registeredPair('switch', OURS, OURS)
     const bIdentity = identityOf(B)
 
@@ -324,6 +332,22 @@ function defineSignalTests({ line, baileys, oursOpen, makeLibSignalRepository, S
     expect(chat.counts).toEqual({ pkmsg: 4, msg: 9, skmsg: 6, total: 19, skdm: 2 })
     totals[`ours ⇄ ${theirsName}`] = chat.counts
   })
+
+  if (extraCases) {
+    extraCases({
+      setup,
+      registeredPair,
+      rawGet,
+      expectSession,
+      expectSameIdentity,
+      identityOf,
+      totals,
+      store,
+      OURS,
+      GROUP,
+      devices: () => ({ SignalServer, SignalDevice, Conversation, lineOf }),
+    })
+  }
 }
 
 module.exports = { defineSignalTests, folderBackend }
