@@ -40,6 +40,11 @@ export declare class NativeAuthStore {
 
 /** An open store of any backend, as the JavaScript wrapper sees it. */
 export declare class NativeKeyStore {
+  /**
+   * The caller's event loop turns: a store with a lease renews it only
+   * while this keeps coming (the wrapper calls it from an unref'd timer).
+   */
+  keepAlive(): void
   /** The backend's counters (`{ roundTrips, groups, … }`), for tests and benchmarks. */
   counters(): unknown
   /** `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`). */

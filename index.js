@@ -70,10 +70,23 @@ async function useSqliteAuthState(config, options) {
  */
 async function usePostgresAuthState(connection, account, options) {
   const { store, creds } = await binding.openPostgresAuthState(connection, account, options)
+  // The lease is renewed by a native thread, but only while this event loop
+  // turns: a bot frozen in a busy loop loses its account to another host
+  // instead of holding it forever. The timer does not keep Node alive.
+  const ttl = options?.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS
+  store.keepAlive()
+  const alive = setInterval(() => store.keepAlive(), Math.max(10, ttl / 6))
+  alive.unref()
   const out = authState(watchLease(store, account, options?.logger), creds, options, PAGED_LISTING, true)
+  out.close = () => {
+    clearInterval(alive)
+    return store.close()
+  }
   out.counters = () => store.counters()
   return out
 }
+
+const DEFAULT_LEASE_TTL_MS = 15000
 
 /**
  * The store with every call's rejection looked at: the first one saying the

@@ -154,6 +154,13 @@ pub struct NativeKeyStore {
 
 #[napi]
 impl NativeKeyStore {
+  /// The caller's event loop turns: a store with a lease renews it only
+  /// while this keeps coming (the wrapper calls it from an unref'd timer).
+  #[napi(js_name = "keepAlive", catch_unwind)]
+  pub fn keep_alive(&self) {
+    self.store.backend().keep_alive();
+  }
+
   /// The backend's counters (`{ roundTrips, groups, … }`), for tests and benchmarks.
   #[napi(catch_unwind)]
   pub fn counters<'a>(&self, env: &'a Env) -> Result<Unknown<'a>> {

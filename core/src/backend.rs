@@ -206,6 +206,10 @@ pub trait Backend: Send + Sync {
   /// so the store heals and nothing is lost. `reason` must not hold the value.
   fn quarantine(&self, key_type: &str, id: &str, bytes: Vec<u8>, reason: &str) -> Pending<()>;
 
+  /// The caller is alive (its event loop turns): a backend that holds a
+  /// lease renews it only while this keeps coming. No-op by default.
+  fn keep_alive(&self) {}
+
   /// Counters for tests and benchmarks (`round_trips`, `groups`, …); none by default.
   fn counters(&self) -> Vec<(&'static str, u64)> {
     Vec::new()

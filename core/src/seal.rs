@@ -209,6 +209,10 @@ impl Backend for Sealed {
     }
   }
 
+  fn keep_alive(&self) {
+    self.inner.keep_alive()
+  }
+
   fn counters(&self) -> Vec<(&'static str, u64)> {
     self.inner.counters()
   }

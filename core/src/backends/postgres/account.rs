@@ -104,10 +104,26 @@ pub struct Account {
   pub fenced: AtomicBool,
   /// Set once the lease is released.
   pub released: AtomicBool,
+  /// When the caller last said it is alive (ms on [`Account::clock`]);
+  /// `u64::MAX` until it first does: a caller that never does (a migration,
+  /// a Rust program) is taken as alive while the account is open.
+  pub alive_at: AtomicU64,
+  pub clock: std::time::Instant,
   pub stats: Counters,
 }
 
 impl Account {
+  pub fn keep_alive(&self) {
+    self.alive_at.store(self.clock.elapsed().as_millis() as u64, Ordering::Relaxed);
+  }
+
+  /// Whether the caller said it is alive within half a lease.
+  fn caller_alive(&self) -> bool {
+    let at = self.alive_at.load(Ordering::Relaxed);
+    let now = self.clock.elapsed().as_millis() as u64;
+    at == u64::MAX || now.saturating_sub(at) <= (self.ttl.as_millis() as u64) / 2
+  }
+
   fn ttl_ms(&self) -> f64 {
     self.ttl.as_secs_f64() * 1000.0
   }
@@ -491,12 +507,22 @@ async fn write_run(account: &Account, params: &[WriteParams]) -> RunEnd {
 
 /// Renews the lease every third of its length until the account is released;
 /// a renewal that finds the token gone fences the account.
+///
+/// Only while the caller is alive: this runs on a thread of its own, which
+/// would go on renewing for a bot whose event loop hangs forever, and keep
+/// its account from every other host. So the JavaScript side says it is
+/// alive from a timer ([`Account::keep_alive`]), and a lease whose caller
+/// stopped turning for half a lease is let expire: another process can take
+/// it over, and the frozen one's writes are fenced once it wakes.
 pub async fn heartbeat(account: Arc<Account>) {
   let period = (account.ttl / 3).max(Duration::from_millis(20));
   loop {
     tokio::time::sleep(period).await;
     if account.released.load(Ordering::SeqCst) || account.fenced.load(Ordering::SeqCst) {
       return;
+    }
+    if !account.caller_alive() {
+      continue;
     }
     let renewed = timed(&account, async |conn| lease::renew(conn, &account.stmts, &account.name, account.token, account.ttl).await).await;
     account.stats.renewals.fetch_add(1, Ordering::Relaxed);

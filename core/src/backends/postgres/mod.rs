@@ -23,7 +23,7 @@ pub mod schema;
 mod tls;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -192,6 +192,8 @@ fn start(rt: &tokio::runtime::Runtime, server: &Arc<Server>, tables: &Tables, op
     read_only: !options.lease,
     fenced: AtomicBool::new(false),
     released: AtomicBool::new(false),
+    alive_at: AtomicU64::new(u64::MAX),
+    clock: std::time::Instant::now(),
     stats: Default::default(),
   });
   let (tx, rx) = mpsc::unbounded_channel();
@@ -288,6 +290,10 @@ impl Backend for PostgresBackend {
 
   fn quarantine(&self, key_type: &str, id: &str, bytes: Vec<u8>, reason: &str) -> Pending<()> {
     self.write(WriteOp::Quarantine { key_type: key_type.to_owned(), id: id.to_owned(), bytes, reason: reason.to_owned() })
+  }
+
+  fn keep_alive(&self) {
+    self.shared.account.keep_alive();
   }
 
   fn counters(&self) -> Vec<(&'static str, u64)> {
