@@ -12,7 +12,12 @@
 //      useSqliteAuthState, 1:1 and group messages, close() and reopen, more
 //      messages;
 //   4. the storage steps timed: the folder store, the SQLite store (durable
-//      default, fsync: true) and Baileys' helper, on fresh scratch paths.
+//      default, fsync: true) and Baileys' helper, on fresh scratch paths;
+//   5. where PostgreSQL's server binaries are installed: a throw-away local
+//      server (the tests' own), ./auth.db migrated to an account on it, read
+//      back; one owner across processes (a second process is refused, then
+//      takes the account over after close(); the first one's writes are then
+//      fenced), and the storage steps timed against postgres-baileys.
 // No network: the WhatsApp server's part is played in-process
 // (demo/signal-devices.mjs). Everything but ./auth_info_baileys and ./auth.db
 // (with its auth.db.lock) lives under os.tmpdir() and is removed at the end.
@@ -22,10 +27,11 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
+import { execFileSync } from 'node:child_process'
 
 import * as baileys from 'baileys'
 
-import { migrateAuthStores, useMultiFileAuthState, useSqliteAuthState } from '../index.mjs'
+import { migrateAuthStores, useMultiFileAuthState, usePostgresAuthState, useSqliteAuthState } from '../index.mjs'
 import { Conversation, SignalDevice, SignalServer } from './signal-devices.mjs'
 import { compareFolders, copied, size, sqliteDevices, verification } from './sqlite-stores.mjs'
 
@@ -406,4 +412,108 @@ console.log(
 console.log(
   '\n(a quick look; `npm run bench` measures properly: more rounds, more workloads, and a file-system floor)',
 )
+// ------------------------------------------------------------ 5. PostgreSQL
+
+console.log('\n5. The PostgreSQL store, usePostgresAuthState: auth.db moved to an account on a throw-away local server')
+let pg = null
+try {
+  const { startPostgres } = require('../__test__/support/pg-server.js')
+  pg = await startPostgres()
+} catch (err) {
+  console.log(`   skipped: no PostgreSQL server here (${String(err.message).split('\n')[0]})`)
+}
+if (pg) {
+  try {
+    await postgresPart(pg)
+  } finally {
+    await pg.stop()
+  }
+}
+
+async function postgresPart(pg) {
+  const ACCOUNT = 'demo-bot'
+  const spec = { kind: 'postgres', connection: pg.url, account: ACCOUNT }
+  console.log(`   server: PostgreSQL on 127.0.0.1:${pg.port} (initdb in a temporary folder, stopped at the end)`)
+  const [took, summary] = await timed(() => migrateAuthStores(AUTH_DB, spec))
+  const [ok, verified] = verification(summary)
+  console.log(`   migrateAuthStores('auth.db', { kind: 'postgres', account: '${ACCOUNT}' }) in ${ms(took)}: ${copied(summary)},`)
+  console.log(ok ? '     verified: every key and the credentials read back equal ✓' : `     ${verified}`)
+  expectTrue(ok, 'the migration to PostgreSQL did not verify')
+
+  const owner = await usePostgresAuthState(pg.url, ACCOUNT, { leaseTtlMs: 2000 })
+  const preKeys = await owner.state.keys.get('pre-key', Object.keys(data.preKeys))
+  const same = Object.entries(data.preKeys).every(([id, v]) => isDeepStrictEqual(preKeys[id], v))
+  console.log(`   usePostgresAuthState(url, '${ACCOUNT}') reads part 1's ${PRE_KEYS} pre-keys ${same ? 'all equal ✓' : 'DIFFERENT ✗'}`)
+  expectTrue(same, 'the PostgreSQL account holds something else than part 1 wrote')
+
+  // Another process, as another host would be: refused while we own it.
+  const other = (script) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', `import { usePostgresAuthState as open } from ${JSON.stringify(new URL('../index.mjs', import.meta.url).href)}\n${script}`], {
+        encoding: 'utf8',
+      }),
+    )
+  const refused = other(`
+    const t = performance.now()
+    const r = await open(${JSON.stringify(pg.url)}, '${ACCOUNT}').then(() => ({ opened: true }), (e) => ({ name: e.name, pid: e.pid, host: e.host, until: e.until }))
+    console.log(JSON.stringify({ ...r, ms: performance.now() - t }))`)
+  const refusedRight = refused.name === 'AuthFolderLockedError' && refused.pid === process.pid
+  console.log(`   another process opening it: ${refused.name} in ${ms(refused.ms)}, owner pid ${refused.pid} on ${refused.host} ${check(refusedRight)}`)
+  expectTrue(refusedRight, 'a second process was not refused with the owner named')
+
+  // Moving the account: close() here, open there at once; then the old state is fenced.
+  await owner.close()
+  const takeover = other(`
+    const t = performance.now()
+    const s = await open(${JSON.stringify(pg.url)}, '${ACCOUNT}')
+    const opened = performance.now() - t
+    await s.state.keys.set({ session: { 'moved.0': { host: 'the other process' } } })
+    await s.close()
+    console.log(JSON.stringify({ opened, token: s.counters().token }))`)
+  console.log(`   after close() here, the other process opened it in ${ms(takeover.opened)} (fencing token ${takeover.token}) and wrote a session`)
+  const back = await usePostgresAuthState(pg.url, ACCOUNT)
+  const moved = (await back.state.keys.get('session', ['moved.0']))['moved.0']
+  const tokenUp = back.counters().token > takeover.token
+  console.log(`   back here: the other process's session is there ${check(moved?.host === 'the other process')}, token ${back.counters().token} ${check(tokenUp)}`)
+  expectTrue(moved?.host === 'the other process' && tokenUp, 'the account did not move between processes')
+  await back.close()
+
+  // The storage steps of part 4, against postgres-baileys (the store fleets run today).
+  let reference = null
+  try {
+    const { Pool } = require('pg')
+    const { usePostgreSQLAuthState } = require('postgres-baileys')
+    const pool = new Pool({ connectionString: pg.url, max: 10 })
+    pool.on('error', () => {})
+    // Its own CREATE TABLE is not awaited (the first call can race it): made here first.
+    await pool.query('CREATE TABLE IF NOT EXISTS auth_data (session_key VARCHAR(255) PRIMARY KEY, data TEXT NOT NULL)')
+    reference = { pool, open: (name) => usePostgreSQLAuthState(pool, name) }
+  } catch (err) {
+    console.log(`   (postgres-baileys not installed: no comparison; ${err.message.split('\n')[0]})`)
+  }
+  const ours = (name) => usePostgresAuthState(pg.url, name)
+  const rounds = reference ? 3 : 1
+  const results = { ours: [], theirs: [] }
+  for (let round = 0; round < rounds; round++) {
+    results.ours.push((await run(ours, `timing-ours-${round}`, data, { saves: SAVES })).times)
+    if (reference) results.theirs.push((await run(reference.open, `timing-theirs-${round}`, data, { saves: SAVES })).times)
+  }
+  if (reference) await reference.pool.end()
+  const med = (list, key) => list.map((t) => t[key]).sort((a, b) => a - b)[list.length >> 1]
+  console.log(`   ${pad('step', 24)}${pad('ours', 12)}${reference ? `${pad('postgres-', 12)}faster` : ''}`)
+  if (reference) console.log(`   ${pad('', 24)}${pad('', 12)}${pad('baileys', 12)}`)
+  for (const [label, key] of [
+    [`set ${PRE_KEYS} pre-keys`, 'setPreKeys'],
+    [`get ${PRE_KEYS} pre-keys`, 'getPreKeys'],
+    [`set ${SESSIONS} sessions`, 'setSessions'],
+    [`get ${SESSIONS} sessions`, 'getSessions'],
+    [`saveCreds ×${SAVES}`, 'saves'],
+  ]) {
+    const o = med(results.ours, key)
+    const line = reference ? `${pad(ms(med(results.theirs, key)), 12)}${(med(results.theirs, key) / o).toFixed(1)}×` : ''
+    console.log(`   ${pad(label, 24)}${pad(ms(o), 12)}${line}`)
+  }
+  console.log('   (both on the same local server, fsync on; `npm run bench:postgres` measures properly)')
+}
+
 if (failed) process.exit(1)
