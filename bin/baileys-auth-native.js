@@ -315,21 +315,23 @@ async function verify(store, values) {
   return { output: values.json ? r : formatVerify(r, values.fix), code: r.findings.length > 0 ? EXIT.problems : EXIT.ok }
 }
 
-function formatSqliteStats(r) {
-  const out = []
+/** The stats of a database store (a SQLite file or a PostgreSQL account): `where` and `extra` are its own lines. */
+function formatDatabaseStats(where, r, extra) {
   const keys = Object.values(r.byType).reduce((n, s) => n + s.keys, 0)
   const keyBytes = Object.values(r.byType).reduce((n, s) => n + s.bytes, 0)
-  out.push(`file          ${r.file}`)
-  out.push(`credentials   ${sqliteCredsLine(r)}`)
-  out.push(`keys          ${int(keys)} (${bytes(keyBytes)} of values)`)
+  const out = [where, `credentials   ${sqliteCredsLine(r)}`, `keys          ${int(keys)} (${bytes(keyBytes)} of values)`]
   const types = Object.keys(r.byType)
   if (types.length > 0) {
     const rows = [['type', 'keys', 'bytes'], ...types.map((t) => [t, int(r.byType[t].keys), bytes(r.byType[t].bytes)])]
     for (const line of table(rows, ['l', 'r', 'r'])) out.push(`  ${line}`)
   }
-  out.push(`on disk       ${bytes(r.fileBytes)} (database, WAL and shared memory)`)
+  out.push(extra)
   out.push(`kept aside    ${r.quarantined}${r.quarantined ? ' (values that could not be decoded, kept in the quarantine table)' : ''}`)
   return out.join('\n')
+}
+
+function formatSqliteStats(r) {
+  return formatDatabaseStats(`file          ${r.file}`, r, `on disk       ${bytes(r.fileBytes)} (database, WAL and shared memory)`)
 }
 
 function leaseLine(l) {
@@ -340,20 +342,7 @@ function leaseLine(l) {
 }
 
 function formatPostgresStats(label, r) {
-  const out = []
-  const keys = Object.values(r.byType).reduce((n, s) => n + s.keys, 0)
-  const keyBytes = Object.values(r.byType).reduce((n, s) => n + s.bytes, 0)
-  out.push(`account       ${label}`)
-  out.push(`credentials   ${sqliteCredsLine(r)}`)
-  out.push(`keys          ${int(keys)} (${bytes(keyBytes)} of values)`)
-  const types = Object.keys(r.byType)
-  if (types.length > 0) {
-    const rows = [['type', 'keys', 'bytes'], ...types.map((t) => [t, int(r.byType[t].keys), bytes(r.byType[t].bytes)])]
-    for (const line of table(rows, ['l', 'r', 'r'])) out.push(`  ${line}`)
-  }
-  out.push(`lease         ${leaseLine(r.lease)}`)
-  out.push(`kept aside    ${r.quarantined}${r.quarantined ? ' (values that could not be decoded, kept in the quarantine table)' : ''}`)
-  return out.join('\n')
+  return formatDatabaseStats(`account       ${label}`, r, `lease         ${leaseLine(r.lease)}`)
 }
 
 function formatAccounts(label, r) {
