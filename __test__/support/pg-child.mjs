@@ -7,8 +7,10 @@
 //   { op: 'set', data } / { op: 'get', type, ids } / { op: 'saveCreds', patch }
 //   { op: 'listIds', type } / { op: 'clear' } / { op: 'close' } / { op: 'counters' }
 //   { op: 'logs' }                                  → what the loggers were told
-//   { op: 'device', line, person, peers, connection, options, transactionOpts }
-//        Baileys' own Signal stack (demo/signal-devices.mjs) on the account:
+//   { op: 'device', line, person, peers, connection, options, transactionOpts, waitFree, openedFile }
+//        Baileys' own Signal stack (demo/signal-devices.mjs) on the account
+//        (waitFree: the open is tried again while the account is held;
+//        openedFile: written, with the token, once it is open):
 //   { op: 'send', to, text } / { op: 'sendGroup', group, to: [name], text }
 //        → { stanza(s): base64 of Baileys' binary node }
 //   { op: 'receive', stanza: base64 }              → { texts, types }
@@ -17,6 +19,7 @@
 // Values cross as JSON text (`data`: `JSON.stringify(value)`). A command that
 // throws answers `{ error: { name, code, message } }`; the process goes on.
 
+import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import readline from 'node:readline'
 
@@ -81,7 +84,7 @@ const ops = {
     return { logs }
   },
 
-  async device({ line, person, peers: others, connection, options = {}, transactionOpts }) {
+  async device({ line, person, peers: others, connection, options = {}, transactionOpts, waitFree = false, openedFile }) {
     baileys = await loadLine(line)
     const { SignalServer, SignalDevice } = await import('../../demo/signal-devices.mjs')
     // The socket's config as a user passes it to makeWASocket: only the
@@ -102,7 +105,17 @@ const ops = {
       logger: baileysLogger,
       openName: 'ours (child)',
       open: async (account) => {
-        store = await ours.usePostgresAuthState(connection, account, { ...options, logger })
+        // waitFree: the account's owner is alive now; try until its lease is let go
+        for (const started = Date.now(); ; ) {
+          try {
+            store = await ours.usePostgresAuthState(connection, account, { ...options, logger })
+            break
+          } catch (e) {
+            if (!waitFree || e.code !== 'EBAILEYSLOCKED' || Date.now() - started > 60000) throw e
+            await new Promise((r) => setTimeout(r, 50))
+          }
+        }
+        if (openedFile) fs.writeFileSync(openedFile, String(store.counters().token))
         return store
       },
     })

@@ -9,6 +9,8 @@
 // mid-conversation (support/pg-child.mjs runs Baileys' own Signal stack
 // there) and back.
 
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 
 const P = require('./pg-tools.js')
@@ -22,6 +24,8 @@ function pgSignalBackend({ usePostgresAuthState, ctx }) {
   const R = P.rowsOf(ctx)
   /** account → the store that has it open now */
   const current = new Map()
+  /** account → the options its next open takes (none: the defaults) */
+  const optionsOf = new Map()
   async function release(place) {
     const previous = current.get(place)
     if (previous) {
@@ -35,7 +39,7 @@ function pgSignalBackend({ usePostgresAuthState, ctx }) {
       openName: 'ours',
       open: async (account) => {
         await release(account)
-        const s = await usePostgresAuthState(ctx.url, account)
+        const s = await usePostgresAuthState(ctx.url, account, optionsOf.get(account))
         current.set(account, s)
         return s
       },
@@ -54,6 +58,8 @@ function pgSignalBackend({ usePostgresAuthState, ctx }) {
     omitsMissing: () => false,
     /** Closes this process's store of the account (its lease released), if open. */
     release,
+    /** The options of the account's next opens here. */
+    setOptions: (account, options) => optionsOf.set(account, options),
     async closeAll() {
       const all = [...current.values()]
       current.clear()
@@ -77,17 +83,14 @@ function takeoverCases({ line, baileys, people, ctx, backend, usePostgresAuthSta
   // spread over 30 s, as a user passes them to makeWASocket.
   const transactionOpts = { maxCommitRetries: 2, delayBetweenTriesMs: 20 }
 
-  /** Another process running device A's side on A's account. */
-  async function childDevice(A, options) {
+  /** Another process running device A's side on A's account (`more`: waitFree, openedFile). */
+  async function childDevice(A, options, more = {}) {
     const child = await spawnOwner()
-    const opened = await child.call('device', {
-      line,
-      person: { ...people.A, account: A.folder },
-      peers: [people.B],
-      connection: ctx.url,
-      options,
-      transactionOpts,
-    })
+    return childDeviceOn(child, A, options, child.call('device', { line, person: { ...people.A, account: A.folder }, peers: [people.B], connection: ctx.url, options, transactionOpts, ...more }))
+  }
+
+  async function childDeviceOn(child, A, options, booting) {
+    const opened = await booting
     const node = async (b64) => baileys.decodeBinaryNode(Buffer.from(b64, 'base64'))
     const wire = (stanza) => Buffer.from(baileys.encodeBinaryNode(stanza)).toString('base64')
     return {
@@ -222,6 +225,53 @@ function takeoverCases({ line, baileys, people, ctx, backend, usePostgresAuthSta
       await A.restart()
       expect(await chat.send(A, B, 'after a restart too')).toBe('msg')
       totals['A taken back after the other process stopped'] = chat.counts
+    })
+
+    test(`takeover of this process's account while its event loop is frozen past the lease: the other process goes on with the conversation, this one's writes are fenced, and it takes A back once the other closes`, async () => {
+      const { chat, A, B } = await registeredPair('frozen', backend.ours, backend.ours)
+      backend.setOptions(A.folder, { leaseTtlMs: 1000 })
+      await A.restart()
+      expect(await chat.send(A, B, 'hello')).toBe('pkmsg')
+      expect(await chat.send(B, A, 'hi')).toBe('msg')
+      expect(await chat.sendGroup(A, GROUP, [B], 'group before the freeze')).toEqual([['msg', 'skmsg']])
+      const token = Number((await R.lease(A.folder)).token)
+
+      // the other process waits for the account (refused while this one is alive) …
+      const opened = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ban-pg-frozen-')), 'opened')
+      const child = await spawnOwner()
+      const booting = child.call('device', { line, person: { ...people.A, account: A.folder }, peers: [people.B], connection: ctx.url, transactionOpts, waitFree: true, openedFile: opened })
+      // … while this one's event loop is frozen (a busy loop, as a bot stuck in
+      // one): no timer runs, so the lease is not renewed, and the other one
+      // takes it (it says so in a file, read here without the event loop)
+      const started = Date.now()
+      while (!fs.existsSync(opened)) {
+        if (Date.now() - started > 60000) break
+      }
+      expect(fs.existsSync(opened)).toBe(true)
+      fs.rmSync(path.dirname(opened), { recursive: true, force: true })
+      let other
+      try {
+        other = await childDeviceOn(child, A, undefined, booting)
+        expect(other.token).toBe(token + 1)
+        // awake again: this process's state writes nothing more
+        await expect(A.state.keys.set({ 'pre-key': { 999: { stale: true } } })).rejects.toMatchObject({ name: 'AuthLeaseLostError', code: 'EBAILEYSFENCED' })
+        await expect(A.saveCreds()).rejects.toMatchObject({ code: 'EBAILEYSFENCED' })
+        expect(await R.row(A.folder, 'pre-key', '999')).toBeUndefined()
+        // the conversation goes on in the other process
+        expect(await other.sendTo(B, 'A, from the other process')).toEqual({ texts: ['A, from the other process'], types: ['msg'] })
+        expect(await other.receiveFrom(B, A, 'B to the other process')).toEqual({ texts: ['B to the other process'], types: ['msg'] })
+        expect(await other.sendGroupTo(B, GROUP, 'group from the other process')).toEqual({ texts: ['group from the other process'], types: ['skmsg'] })
+        await other.child.call('close')
+      } finally {
+        await child.end()
+      }
+      // taken back here, from where the other one left it
+      await A.restart()
+      expect(Number((await R.lease(A.folder)).token)).toBe(token + 2)
+      expect(await chat.send(A, B, 'back here')).toBe('msg')
+      expect(await chat.send(B, A, 'welcome back')).toBe('msg')
+      expect(await chat.sendGroup(A, GROUP, [B], 'group, back here')).toEqual([['skmsg']])
+      totals['A taken over while this process was frozen, and back'] = chat.counts
     })
   }
 }
