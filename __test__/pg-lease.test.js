@@ -341,7 +341,7 @@ describe('PostgreSQL lease: a held account', () => {
 describe('PostgreSQL lease: an owner whose event loop is blocked', () => {
   test('blocked (busy loop) longer than the lease: another process takes over, and its writes after unblocking are refused', async () => {
     const account = 'blocked'
-    const BLOCK = TTL * 3 + SLACK
+    const BLOCK = TTL + SLACK + 1000 // the takeover is tried for BLOCK - 1000 ms
     const a = owner(account, 'B')
     const opened = await a.waitFor((e) => e.ev === 'open' || e.ev === 'open-error', 30000, 'the open')
     expect(opened.ev).toBe('open')
@@ -383,6 +383,8 @@ describe('PostgreSQL lease: an owner whose event loop is blocked', () => {
     const after = [...h.outcomes(a.events)].filter(([seq]) => seq > lastIssued)
     for (const [seq, o] of after) expect({ seq, ack: Boolean(o.ack), code: o.rej?.code }).toEqual({ seq, ack: false, code: 'EBAILEYSFENCED' })
     expect(await h.keyRows(pg, account)).toEqual(before)
+    a.send({ cmd: 'report' })
+    expect((await a.waitFor((e) => e.ev === 'report', 30000, 'the report')).loggerErrors).toBe(1)
     await taken.auth.close()
   }, 60000)
 })
