@@ -293,77 +293,124 @@ function mulberry32(a) {
   }
 }
 
+/**
+ * `runs` SIGKILLs of owners of `account` at random moments; after each, the
+ * tables are checked against what the killed child acknowledged. Returns the
+ * counts of every kind of finding (and samples), never throws on one.
+ */
+async function campaign({ runs, seed, account, mutant, until, onlyDuringWrites = false }) {
+  const TTL = 500
+  const rand = mulberry32(seed)
+  const stats = {
+    kills: 0,
+    beforeOpen: 0,
+    acknowledgedSets: 0,
+    acknowledgedCreds: 0,
+    unacknowledgedButCommitted: 0,
+    partial: 0,
+    wrongBytes: 0,
+    foreign: 0,
+    lost: 0,
+    outOfOrder: 0,
+    credsLost: 0,
+    openFailures: 0,
+    problems: [],
+    takeoverWaitMs: [],
+  }
+  const problem = (run, what) => {
+    if (stats.problems.length < 5) stats.problems.push({ run, ...what })
+  }
+  const history = []
+  for (let run = 0; run < runs; run++) {
+    const tag = `${mutant || 'K'}${run}`
+    const child = h.spawnOwner({ url: pg.url, account, tag, mutant, opts: { leaseTtlMs: TTL, timeoutMs: TIMEOUT }, openRetryMs: 30000 })
+    if (!onlyDuringWrites && rand() < 0.2) {
+      // During the start-up or the open (the lease's own transaction).
+      await h.sleep(Math.floor(rand() * 250))
+    } else {
+      const opened = await child.waitFor((e) => e.ev === 'open' || e.ev === 'open-error', 30000, 'the open')
+      if (opened.ev !== 'open') {
+        stats.openFailures++
+        problem(run, { openError: opened })
+      } else stats.takeoverWaitMs.push(opened.ms)
+      child.send({ cmd: 'loop', from: 1, window: 1 + Math.floor(rand() * 6), credsEvery: 2 + Math.floor(rand() * 4) })
+      await (onlyDuringWrites ? child.waitFor((e) => e.ev === 'issued', 30000, 'a write').then(() => h.sleep(20 + Math.floor(rand() * 200))) : h.sleep(rand() < 0.3 ? Math.floor(rand() * 5) : Math.floor(rand() * 400)))
+    }
+    child.kill('SIGKILL')
+    const exit = await child.exited
+    if (exit.signal !== 'SIGKILL') problem(run, { exit })
+    stats.kills++
+    if (!child.events.some((e) => e.ev === 'open')) stats.beforeOpen++
+
+    const a = h.analyze(pkg, await h.keyRows(pg, account), tag)
+    const outs = h.outcomes(child.events)
+    const acked = [...outs.values()].filter((o) => o.ack).map((o) => o.ack.seq)
+    const lost = acked.filter((s) => !a.complete.has(s))
+    // Calls are committed in the order issued: nothing before the newest
+    // stored one is missing, nothing after it is there.
+    const issued = [...outs.keys()]
+    const newest = Math.max(0, ...a.complete)
+    const gaps = issued.filter((s) => s < newest && !a.complete.has(s))
+    stats.partial += a.partial.length
+    stats.wrongBytes += a.wrongBytes.length
+    stats.foreign += a.foreign.length
+    stats.lost += lost.length
+    stats.outOfOrder += gaps.length + (a.complete.size && a.latest !== newest ? 1 : 0)
+    for (const [k, v] of Object.entries({ partial: a.partial, wrongBytes: a.wrongBytes, foreign: a.foreign, lost, gaps })) if (v.length) problem(run, { [k]: v.slice(0, 5) })
+    stats.unacknowledgedButCommitted += [...a.complete].filter((s) => !outs.get(s)?.ack).length
+    stats.acknowledgedSets += acked.length
+
+    // saveCreds: the stored creds are this run's newest committed one.
+    const credsOuts = h.outcomes(child.events, { creds: true })
+    const ackedCreds = [...credsOuts.values()].filter((o) => o.ack).map((o) => o.ack.seq)
+    stats.acknowledgedCreds += ackedCreds.length
+    const creds = await h.credsRow(pg, account)
+    if (ackedCreds.length && !(creds?.pgTag === tag && creds.pgSeq >= Math.max(...ackedCreds))) {
+      stats.credsLost++
+      problem(run, { creds: creds && { tag: creds.pgTag, seq: creds.pgSeq }, ackedCreds: ackedCreds.slice(-3) })
+    }
+    if (creds?.pgTag === tag && !credsOuts.has(creds.pgSeq)) problem(run, { credsNeverIssued: creds.pgSeq })
+    history.push({ tag, acked })
+    if (until?.(stats)) break
+  }
+  // Every run's acknowledged writes are still there, whole, at the end.
+  const rows = await h.keyRows(pg, account)
+  stats.lostLater = 0
+  for (const { tag, acked } of history) {
+    const a = h.analyze(pkg, rows, tag)
+    stats.lostLater += acked.filter((s) => !a.complete.has(s)).length + a.partial.length
+  }
+  return stats
+}
+
 describe('PostgreSQL: SIGKILL of the client during writes', () => {
   test(`${RUNS} kills at random moments during concurrent sets and saveCreds: every acknowledged call is in the tables, none half-applied (seed ${SEED})`, async () => {
     const account = 'kill-campaign'
-    const TTL = 500
-    const rand = mulberry32(SEED)
-    const stats = { kills: 0, beforeOpen: 0, acknowledgedSets: 0, acknowledgedCreds: 0, unacknowledgedButCommitted: 0, takeoverWaitMs: [] }
-    const runs = []
-    for (let run = 0; run < RUNS; run++) {
-      const tag = `K${run}`
-      const child = h.spawnOwner({ url: pg.url, account, tag, opts: { leaseTtlMs: TTL, timeoutMs: TIMEOUT }, openRetryMs: 30000 })
-      const early = rand() < 0.2
-      if (early) {
-        // During the start-up or the open (the lease's own transaction).
-        await h.sleep(Math.floor(rand() * 250))
-      } else {
-        const opened = await child.waitFor((e) => e.ev === 'open' || e.ev === 'open-error', 30000, 'the open')
-        expect(opened.ev).toBe('open')
-        stats.takeoverWaitMs.push(opened.ms)
-        child.send({ cmd: 'loop', from: 1, window: 1 + Math.floor(rand() * 6), credsEvery: 2 + Math.floor(rand() * 4) })
-        const r = rand()
-        await h.sleep(r < 0.3 ? Math.floor(rand() * 5) : Math.floor(rand() * 400))
-      }
-      child.kill('SIGKILL')
-      const exit = await child.exited
-      stats.kills++
-      if (!child.events.some((e) => e.ev === 'open')) stats.beforeOpen++
-      expect(exit.signal).toBe('SIGKILL')
-
-      const rows = await h.keyRows(pg, account)
-      const a = h.analyze(pkg, rows, tag)
-      expect({ run, partial: a.partial, wrongBytes: a.wrongBytes, foreign: a.foreign }).toEqual({ run, partial: [], wrongBytes: [], foreign: [] })
-      const outs = h.outcomes(child.events)
-      const acked = [...outs.values()].filter((o) => o.ack).map((o) => o.ack.seq)
-      expect({ run, lost: acked.filter((s) => !a.complete.has(s)) }).toEqual({ run, lost: [] })
-      if (acked.length) expect(a.latest).toBeGreaterThanOrEqual(Math.max(...acked))
-      // Calls are committed in order: nothing after the newest one stored is there, nothing before it is missing.
-      const issued = [...outs.keys()]
-      if (a.latest !== null) {
-        expect({ run, gaps: issued.filter((s) => s <= a.latest && !a.complete.has(s)) }).toEqual({ run, gaps: [] })
-        expect({ run, beyond: [...a.complete].filter((s) => s > a.latest) }).toEqual({ run, beyond: [] })
-      }
-      stats.unacknowledgedButCommitted += [...a.complete].filter((s) => !outs.get(s)?.ack).length
-      stats.acknowledgedSets += acked.length
-
-      // saveCreds: the stored creds are from the newest committed call.
-      const credsOuts = h.outcomes(child.events, { creds: true })
-      const ackedCreds = [...credsOuts.values()].filter((o) => o.ack).map((o) => o.ack.seq)
-      stats.acknowledgedCreds += ackedCreds.length
-      const creds = await h.credsRow(pg, account)
-      if (ackedCreds.length) {
-        expect({ run, tag: creds?.pgTag }).toEqual({ run, tag })
-        expect(creds.pgSeq).toBeGreaterThanOrEqual(Math.max(...ackedCreds))
-      }
-      if (creds?.pgTag === tag) expect(credsOuts.has(creds.pgSeq)).toBe(true)
-      runs.push({ tag, acked })
-    }
-    // Every run's acknowledged writes are still there, whole, at the end.
-    const rows = await h.keyRows(pg, account)
-    for (const { tag, acked } of runs) {
-      const a = h.analyze(pkg, rows, tag)
-      expect({ tag, partial: a.partial, lost: acked.filter((s) => !a.complete.has(s)) }).toEqual({ tag, partial: [], lost: [] })
-    }
+    const stats = await campaign({ runs: RUNS, seed: SEED, account })
     // ...and the account opens after the last kill (once the lease runs out).
-    const last = await h.openWhenFree(pkg, url, account, { timeoutMs: TIMEOUT, leaseTtlMs: TTL }, 30000)
+    const last = await h.openWhenFree(pkg, url, account, { timeoutMs: TIMEOUT, leaseTtlMs: 500 }, 30000)
     expect(last.auth.counters().token).toBeGreaterThan(1)
     await last.auth.close()
 
     h.record('client_sigkill_campaign', { seed: SEED, ...stats, takeoverWaitMs: { max: Math.max(...stats.takeoverWaitMs), all: stats.takeoverWaitMs } })
-    expect(stats.kills).toBe(RUNS)
+    expect(stats.problems).toEqual([])
+    expect(stats).toMatchObject({ kills: RUNS, partial: 0, wrongBytes: 0, foreign: 0, lost: 0, outOfOrder: 0, credsLost: 0, openFailures: 0, lostLater: 0 })
+    // It exercised something: acknowledged calls of both kinds, most kills after the open.
     expect(stats.acknowledgedSets).toBeGreaterThan(RUNS)
     expect(stats.acknowledgedCreds).toBeGreaterThan(0)
     expect(stats.beforeOpen).toBeLessThan(RUNS / 2)
   }, 90000)
+
+  // The same checks against deliberately wrong clients must fail.
+  for (const [mutant, finding] of [
+    ['split', 'partial'],
+    ['early-ack', 'lost'],
+  ]) {
+    test(`the checks can fail: a client that ${mutant === 'split' ? 'splits each set by type' : 'acknowledges before the call resolves'} is caught (${finding})`, async () => {
+      // At most 20 kills, all while it writes, stopping at the first finding.
+      const stats = await campaign({ runs: 20, seed: SEED ^ 0x5a5a, account: `kill-mutant-${mutant}`, mutant, onlyDuringWrites: true, until: (s) => s[finding] > 0 })
+      console.log(`[pg-outage] mutant ${mutant}: ${finding} ${stats[finding]} after ${stats.kills} kills`)
+      expect(stats[finding]).toBeGreaterThan(0)
+    }, 60000)
+  }
 })

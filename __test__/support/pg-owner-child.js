@@ -20,6 +20,8 @@
 //   {ev:'burst-issued', from, count}, {ev:'blocking', ms}, {ev:'unblocked'},
 //   {ev:'closed', ms}, {ev:'report', loggerErrors, counters}
 //
+// config.mutant ('split' | 'early-ack'): a deliberately wrong client (below).
+//
 // Commands: {cmd:'loop', from, window, credsEvery} writes until 'stop-loop'
 //   (rejections included: it keeps trying, with new seqs, 20 ms apart);
 //   {cmd:'set', seq}; {cmd:'burst', from, count, selfStop} issues `count`
@@ -150,10 +152,18 @@ async function main(config) {
   const { state, saveCreds } = auth
   const tag = config.tag
 
+  // config.mutant: a deliberately wrong client, for the check that the
+  // suites can see half-applied and lost writes at all: 'split' makes each
+  // write one set per type, 'early-ack' reports a write before it resolved.
+  const set = (data) =>
+    config.mutant === 'split'
+      ? Object.keys(data).reduce((p, type) => p.then(() => state.keys.set({ [type]: data[type] })), Promise.resolve())
+      : state.keys.set(data)
   const write = (seq) => {
     say({ ev: 'issued', seq })
-    return state.keys.set(writeData(tag, seq)).then(
-      () => (say({ ev: 'ack', seq }), true),
+    if (config.mutant === 'early-ack') say({ ev: 'ack', seq })
+    return set(writeData(tag, seq)).then(
+      () => (config.mutant !== 'early-ack' && say({ ev: 'ack', seq }), true),
       (e) => (say({ ev: 'rej', seq, ...errFields(e) }), false),
     )
   }
