@@ -128,7 +128,16 @@ pub(crate) fn open_on_pool(
     Ok(backend) => {
       let store = KeyStore::new(backend, flavor);
       let s2 = store.clone();
-      store.load_creds(Box::new(move |r| done(r.map(|creds| (s2, creds)))));
+      store.load_creds(Box::new(move |r| match r {
+        Ok(creds) => done(Ok((s2, creds))),
+        // Unreadable credentials: the store is closed (its lock or lease
+        // released) before the open rejects, so a retry elsewhere is not
+        // refused by a store nobody holds any more.
+        Err(e) => {
+          let closing = s2.clone();
+          closing.close(Box::new(move |_| done(Err(e))));
+        }
+      }));
     }
   });
   Ok(promise)

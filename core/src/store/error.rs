@@ -208,6 +208,17 @@ pub fn errno_name(errno: i32) -> &'static str {
     libc::ENODEV => "ENODEV",
     libc::ETXTBSY => "ETXTBSY",
     libc::EOVERFLOW => "EOVERFLOW",
+    // A server's socket (the PostgreSQL backend).
+    libc::ECONNREFUSED => "ECONNREFUSED",
+    libc::ECONNRESET => "ECONNRESET",
+    libc::ECONNABORTED => "ECONNABORTED",
+    libc::EHOSTUNREACH => "EHOSTUNREACH",
+    libc::ENETUNREACH => "ENETUNREACH",
+    libc::ENETDOWN => "ENETDOWN",
+    libc::EPIPE => "EPIPE",
+    libc::ENOTCONN => "ENOTCONN",
+    libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+    libc::EADDRINUSE => "EADDRINUSE",
     _ => "UNKNOWN",
   }
 }

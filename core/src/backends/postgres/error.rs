@@ -21,6 +21,17 @@ pub fn pg_error(e: &tokio_postgres::Error, doing: &str) -> BackendError {
       s if *s == SqlState::INSUFFICIENT_PRIVILEGE => ErrorKind::ReadOnly,
       s if *s == SqlState::INVALID_PASSWORD || *s == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => ErrorKind::Invalid,
       s if *s == SqlState::INVALID_CATALOG_NAME => ErrorKind::Invalid,
+      // What the server cannot store: a NUL in text (22021), a character the
+      // database's encoding lacks (22P05), an index row over its size limit
+      // (54000), too long a string. The call is refused whole.
+      s if *s == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+        || *s == SqlState::UNTRANSLATABLE_CHARACTER
+        || *s == SqlState::PROGRAM_LIMIT_EXCEEDED
+        || *s == SqlState::STRING_DATA_RIGHT_TRUNCATION
+        || *s == SqlState::NULL_VALUE_NOT_ALLOWED =>
+      {
+        ErrorKind::Invalid
+      }
       s if *s == SqlState::QUERY_CANCELED
         || *s == SqlState::ADMIN_SHUTDOWN
         || *s == SqlState::CRASH_SHUTDOWN

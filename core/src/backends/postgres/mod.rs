@@ -126,7 +126,20 @@ fn registry() -> &'static Registry {
 pub fn open(options: &PostgresOptions) -> BackendResult<PostgresBackend> {
   let target = connect::resolve(&options.connection, &|k| std::env::var(k).ok())?;
   let tables = Tables::new(options.schema.as_deref(), &options.table_prefix)?;
-  let key = format!("{}\u{0}{:?}\u{0}{}\u{0}{}", target.key, tables, options.account, options.lease);
+  // The account as the server knows it: however the connection is spelled
+  // (URL or key=value, password, TLS settings), one server, database and
+  // role is one registry entry, so a process never locks itself out.
+  let c = &target.config;
+  let key = format!(
+    "{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+    c.get_hosts(),
+    c.get_ports(),
+    c.get_user(),
+    c.get_dbname(),
+    tables,
+    options.account,
+    options.lease
+  );
   let rt = runtime::runtime()?;
   let server = runtime::server(target, options.pool_size, options.timeout)?;
   let reg = registry();
