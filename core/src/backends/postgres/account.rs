@@ -24,6 +24,7 @@ use std::time::Duration;
 use deadpool_postgres::Object;
 use futures_util::future::join_all;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_postgres::types::ToSql;
 
 use super::error::{pg_error, unavailable};
@@ -138,8 +139,17 @@ impl Account {
   }
 }
 
+/// A call in the queue, with when it was issued: its answer is due within
+/// the server's timeout from then, however long the calls before it took
+/// (while a server does not answer, the calls behind the first do not each
+/// wait a timeout of their own).
+pub struct Queued {
+  pub at: Instant,
+  pub work: Work,
+}
+
 /// The account's task: runs until a releasing `Close` (or every handle is gone).
-pub async fn run(account: Arc<Account>, mut queue: mpsc::UnboundedReceiver<Work>) {
+pub async fn run(account: Arc<Account>, mut queue: mpsc::UnboundedReceiver<Queued>) {
   let mut batch = Vec::new();
   while let Some(first) = queue.recv().await {
     batch.push(first);
@@ -151,16 +161,18 @@ pub async fn run(account: Arc<Account>, mut queue: mpsc::UnboundedReceiver<Work>
     }
     let mut stop = false;
     let mut work = batch.drain(..).peekable();
-    while let Some(w) = work.next() {
+    while let Some(Queued { at, work: w }) = work.next() {
+      // The run's calls were issued at `at` or later: the earliest is due first.
+      let deadline = at + account.server.timeout;
       match w {
         Work::Write { op, done } => {
           let mut writes = vec![(op, done)];
-          while let Some(Work::Write { .. }) = work.peek() {
-            if let Some(Work::Write { op, done }) = work.next() {
+          while let Some(Queued { work: Work::Write { .. }, .. }) = work.peek() {
+            if let Some(Queued { work: Work::Write { op, done }, .. }) = work.next() {
               writes.push((op, done));
             }
           }
-          run_writes(&account, writes).await;
+          run_writes(&account, writes, deadline).await;
         }
         Work::Close { release, done } => {
           if release {
@@ -172,10 +184,10 @@ pub async fn run(account: Arc<Account>, mut queue: mpsc::UnboundedReceiver<Work>
         }
         read => {
           let mut reads = vec![read];
-          while matches!(work.peek(), Some(Work::LoadCreds(_) | Work::Read { .. } | Work::List { .. })) {
-            reads.extend(work.next());
+          while matches!(work.peek(), Some(Queued { work: Work::LoadCreds(_) | Work::Read { .. } | Work::List { .. }, .. })) {
+            reads.extend(work.next().map(|q| q.work));
           }
-          run_reads(&account, reads).await;
+          run_reads(&account, reads, deadline).await;
         }
       }
     }
@@ -183,8 +195,8 @@ pub async fn run(account: Arc<Account>, mut queue: mpsc::UnboundedReceiver<Work>
       // Calls that raced the close were refused by their handle; anything
       // still queued is answered as closed.
       queue.close();
-      while let Ok(w) = queue.try_recv() {
-        refuse(w, BackendError::closed());
+      while let Ok(q) = queue.try_recv() {
+        refuse(q.work, BackendError::closed());
       }
       return;
     }
@@ -218,28 +230,34 @@ async fn release_lease(account: &Account) -> BackendResult<()> {
   }
 }
 
-/// Runs `f` on a connection within the server's timeout. A connection whose
-/// call timed out is dropped, not put back: it may still be mid-answer.
-async fn timed<T>(account: &Account, f: impl AsyncFnOnce(&Object) -> BackendResult<T>) -> BackendResult<T> {
-  let conn = account.connection().await?;
+/// Runs `f` on a connection, answering by `deadline`. A connection whose
+/// call ran out of time is dropped, not put back: it may still be mid-answer.
+async fn timed<T>(account: &Account, deadline: Instant, f: impl AsyncFnOnce(&Object) -> BackendResult<T>) -> BackendResult<T> {
+  let late = || {
+    unavailable(format!("the PostgreSQL server at {} did not answer within {} ms", account.server.display, account.server.timeout.as_millis()))
+  };
+  let conn = match tokio::time::timeout_at(deadline, account.connection()).await {
+    Ok(conn) => conn?,
+    Err(_) => return Err(late()),
+  };
   account.stats.trip();
-  match tokio::time::timeout(account.server.timeout, f(&conn)).await {
+  match tokio::time::timeout_at(deadline, f(&conn)).await {
     Ok(r) => r,
     Err(_) => {
       drop(Object::take(conn));
-      Err(unavailable(format!("the PostgreSQL server at {} did not answer within {} ms", account.server.display, account.server.timeout.as_millis())))
+      Err(late())
     }
   }
 }
 
-async fn run_reads(account: &Account, reads: Vec<Work>) {
+async fn run_reads(account: &Account, reads: Vec<Work>, deadline: Instant) {
   if account.fenced.load(Ordering::SeqCst) {
     reads.into_iter().for_each(|w| refuse(w, lease::fenced(&account.name)));
     return;
   }
   let s = &account.stmts;
   let name = account.name.as_str();
-  let outcome = timed(account, async |conn| {
+  let outcome = timed(account, deadline, async |conn| {
     // Prepared once per connection (cached), before the pipelined run.
     let fail = |e: tokio_postgres::Error| pg_error(&e, "cannot read the auth state");
     let creds = conn.prepare_cached(&s.load_creds).await.map_err(fail)?;
@@ -417,7 +435,7 @@ enum RunEnd {
   OneFailed,
 }
 
-async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>) {
+async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>, deadline: Instant) {
   if account.read_only {
     let e = BackendError::new(
       crate::backend::ErrorKind::ReadOnly,
@@ -434,7 +452,7 @@ async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>) {
   let n = params.len() as u64;
   account.stats.groups.fetch_add(1, Ordering::Relaxed);
   account.stats.largest_group.fetch_max(n, Ordering::Relaxed);
-  match write_run(account, &params).await {
+  match write_run(account, &params, deadline).await {
     RunEnd::Committed => {
       account.stats.committed_calls.fetch_add(n, Ordering::Relaxed);
       dones.into_iter().for_each(|d| d.complete(Ok(())));
@@ -446,7 +464,7 @@ async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>) {
     RunEnd::Failed(e) => dones.into_iter().for_each(|d| d.complete(Err(e.clone()))),
     RunEnd::OneFailed => {
       for (p, done) in params.iter().zip(dones) {
-        let end = write_run(account, std::slice::from_ref(p)).await;
+        let end = write_run(account, std::slice::from_ref(p), Instant::now() + account.server.timeout).await;
         done.complete(match end {
           RunEnd::Committed => {
             account.stats.committed_calls.fetch_add(1, Ordering::Relaxed);
@@ -463,11 +481,11 @@ async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>) {
 
 /// One transaction of every call in `params`: a single statement alone, or
 /// `BEGIN` + the statements + `COMMIT` pipelined.
-async fn write_run(account: &Account, params: &[WriteParams]) -> RunEnd {
+async fn write_run(account: &Account, params: &[WriteParams], deadline: Instant) -> RunEnd {
   let s = &account.stmts;
   let ttl_ms = account.ttl_ms();
   let head: [&(dyn ToSql + Sync); 3] = [&account.name, &account.token, &ttl_ms];
-  let outcome = timed(account, async |conn| {
+  let outcome = timed(account, deadline, async |conn| {
     let fail = |e: tokio_postgres::Error| pg_error(&e, "cannot write the auth state");
     let mut prepared = Vec::with_capacity(params.len());
     for p in params {
@@ -524,7 +542,7 @@ pub async fn heartbeat(account: Arc<Account>) {
     if !account.caller_alive() {
       continue;
     }
-    let renewed = timed(&account, async |conn| lease::renew(conn, &account.stmts, &account.name, account.token, account.ttl).await).await;
+    let renewed = timed(&account, Instant::now() + account.server.timeout, async |conn| lease::renew(conn, &account.stmts, &account.name, account.token, account.ttl).await).await;
     account.stats.renewals.fetch_add(1, Ordering::Relaxed);
     if let Ok(false) = renewed {
       if !account.released.load(Ordering::SeqCst) {

@@ -31,7 +31,7 @@ use deadpool_postgres::Object;
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::mpsc;
 
-use self::account::{Account, Stats, Work, WriteOp};
+use self::account::{Account, Queued, Stats, Work, WriteOp};
 use self::connect::ConnectionSpec;
 use self::runtime::Server;
 use self::schema::{Statements, Tables};
@@ -103,7 +103,7 @@ enum Slot {
 struct Shared {
   key: String,
   account: Arc<Account>,
-  queue: mpsc::UnboundedSender<Work>,
+  queue: mpsc::UnboundedSender<Queued>,
   finished: Mutex<bool>,
   finished_wake: Condvar,
 }
@@ -234,7 +234,9 @@ fn forget(shared: &Arc<Shared>) {
 
 fn close_shared(shared: &Shared, release: bool) -> Pending<()> {
   let (pending, done) = Pending::new();
-  if let Err(mpsc::error::SendError(Work::Close { done, .. })) = shared.queue.send(Work::Close { release, done }) {
+  if let Err(mpsc::error::SendError(Queued { work: Work::Close { done, .. }, .. })) =
+    shared.queue.send(Queued { at: tokio::time::Instant::now(), work: Work::Close { release, done } })
+  {
     done.complete(Ok(()));
   }
   pending
@@ -264,7 +266,7 @@ impl PostgresBackend {
       return Pending::ready(Err(lease::fenced(&self.shared.account.name)));
     }
     let (pending, done) = Pending::new();
-    if let Err(mpsc::error::SendError(work)) = self.shared.queue.send(make(done)) {
+    if let Err(mpsc::error::SendError(work)) = self.shared.queue.send(Queued { at: tokio::time::Instant::now(), work: make(done) }) {
       drop(work);
       return Pending::ready(Err(BackendError::closed()));
     }
