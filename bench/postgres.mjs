@@ -293,7 +293,8 @@ try {
       `; pg_stat_statements on`,
   )
   console.log(
-    `measured here (node-postgres, medians of 50): round trip (SELECT 1) ${fmtMs(env.rttMs)}, one-row autocommit upsert (a durable commit) ${fmtMs(env.commitMs)}`,
+    `measured at the start (node-postgres, medians of 50): round trip (SELECT 1) ${fmtMs(env.rttMs)}, one-row autocommit upsert (a durable commit) ${fmtMs(env.commitMs)}` +
+      ' (a snapshot: see 5\'s floor below for the run\'s own)',
   )
   console.log(
     `ours: usePostgresAuthState(url, account, { poolSize: ${opts.pool}, leaseTtlMs: ${opts.leaseMs} }); reference: postgres-baileys 1.5.0 ` +
