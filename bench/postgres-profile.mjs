@@ -360,18 +360,27 @@ try {
     exp.push([label, fmtMs(M(xs, 'total')), fmtMs(M(xs, 'serverMs')), String(M(xs, 'trips')), String(M(xs, 'statements'))])
   }
   await runExp(`6'. the same ${BURST} sessions in ONE set call`, () => a.state.keys.set(burstOne), () => a.state.keys.set(burstOne))
-  await runExp(
-    `6''. ${BURST} concurrent sets after one write in flight (so that all ${BURST} form one group)`,
-    () => a.state.keys.set(burstOne),
-    async () => {
-      const first = a.state.keys.set({})
-      await Promise.all([first, ...burstCalls.map((c) => a.state.keys.set(c))])
-    },
-  )
   await runExp('one set of 1 session (2 KiB)', async () => {}, () => a.state.keys.set(burstCalls[0]))
   await runExp('one saveCreds', async () => {}, () => a.saveCreds())
   await runExp('one saveCreds, synchronous_commit=off', async () => {}, () => aAsync.saveCreds(), aAsync)
   await runExp(`${PRE_KEYS} pre-keys, one set, synchronous_commit=off`, async () => {}, () => aAsync.state.keys.set({ 'pre-key': data.preKeys }), aAsync)
+  // The read's plan: the same gets on a pool whose connections plan every execution anew (custom plans).
+  const customUrl = `${server.url}?options=${encodeURIComponent('-c plan_cache_mode=force_custom_plan')}`
+  const c = await ours.usePostgresAuthState(customUrl, 'profile-custom', lease)
+  await c.state.keys.set({ 'pre-key': data.preKeys })
+  await c.state.keys.set({ session: data.sessionsA })
+  for (let i = 0; i < 8; i++) await c.state.keys.get('pre-key', data.preKeyIds)
+  await runExp(`get ${PRE_KEYS} pre-keys (prepared statement: generic plan from its 6th run)`, async () => {}, () => a.state.keys.get('pre-key', data.preKeyIds))
+  await runExp(`get ${PRE_KEYS} pre-keys, plan_cache_mode=force_custom_plan`, async () => {}, () => c.state.keys.get('pre-key', data.preKeyIds), c)
+  await runExp(`get ${SESSIONS} sessions (generic plan)`, async () => {}, () => a.state.keys.get('session', data.sessionIds))
+  await runExp(`get ${SESSIONS} sessions, plan_cache_mode=force_custom_plan`, async () => {}, () => c.state.keys.get('session', data.sessionIds), c)
+  await c.close()
+  // TOAST: the same overwrite after ALTER TABLE … SET STORAGE EXTERNAL (no compression attempt; put back afterwards).
+  await a.state.keys.set({ session: data.sessionsA })
+  await runExp(`overwrite ${SESSIONS} sessions (value: STORAGE EXTENDED, pglz; the default)`, () => a.state.keys.set({ session: data.sessionsA }), () => a.state.keys.set({ session: data.sessionsB }))
+  await admin.query('ALTER TABLE "baileys_keys" ALTER COLUMN value SET STORAGE EXTERNAL')
+  await runExp(`overwrite ${SESSIONS} sessions, value STORAGE EXTERNAL`, () => a.state.keys.set({ session: data.sessionsA }), () => a.state.keys.set({ session: data.sessionsB }))
+  await admin.query('ALTER TABLE "baileys_keys" ALTER COLUMN value SET STORAGE EXTENDED')
   console.log(table(['experiment', 'total', 'server exec', 'round trips', 'statements'], exp, ['l', 'r', 'r', 'r', 'r']))
 
   // JS-thread codec, alone: encode of the same values, one napi call each (an upper bound: ours encodes a set in one call).
@@ -523,10 +532,15 @@ try {
         wal = `${((plan.Plan['WAL Bytes'] ?? 0) / 1024).toFixed(0)} KiB WAL`
       }
       const size = (await admin.query("SELECT pg_size_pretty(pg_total_relation_size('prof_keys')) AS s")).rows[0].s
-      toastRows.push([label, fmtMs(median(times.slice(1))), wal, size])
+      const col = (
+        await admin.query(
+          "SELECT avg(octet_length(value))::int AS raw, avg(pg_column_size(value))::int AS stored, string_agg(DISTINCT coalesce(pg_column_compression(value), 'none'), ',') AS how FROM prof_keys",
+        )
+      ).rows[0]
+      toastRows.push([label, fmtMs(median(times.slice(1))), wal, size, `${col.raw} → ${col.stored} B (${col.how})`])
     }
     await admin.query('DROP TABLE IF EXISTS prof_keys')
-    console.log(table(['storage of value', `overwrite ${SESSIONS}`, 'WAL', 'table size after 12 overwrites'], toastRows, ['l', 'r', 'r', 'r']))
+    console.log(table(['storage of value', `overwrite ${SESSIONS}`, 'WAL', 'table size after 12 overwrites', 'value: bytes → stored (compression)'], toastRows, ['l', 'r', 'r', 'r', 'r']))
   }
 
   // ---------------------------------------------------------------- perf
