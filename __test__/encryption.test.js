@@ -18,7 +18,8 @@
 //   created;
 // - `reencryptAuthStore` rotates; an interrupted rotation (the rotating
 //   process SIGKILLed part-way, or half the rows re-sealed under the old key)
-//   opens with new + previous and completes when run again;
+//   opens with new + previous and completes when run again; rotating a store
+//   this process has open must not leave that open store unable to read;
 // - `migrateAuthStores` across PostgreSQL (k1) → SQLite (k2) → folder gives
 //   Baileys' files byte for byte; a folder refuses an encryptionKey; an
 //   encrypted file does not open in the JS store of Baileys' SQLite contract.
@@ -719,6 +720,19 @@ describe('rotation: reencryptAuthStore', () => {
     const plainBefore = sqliteSnapshot(plain)
     expect(await rejection(ours.reencryptAuthStore(plain, { encryptionKey: k1 }))).toMatchObject(KEY_ERROR)
     expect(sqliteSnapshot(plain)).toEqual(plainBefore)
+  })
+
+  test("a rotation of a store this very process has open (a bot's own, shared in-process) is refused, or leaves that open store able to read its keys", async () => {
+    const k1 = newKey()
+    const k2 = newKey()
+    const db = path.join(tmp('rotate-live'), 'auth.db')
+    const bot = await openSqlite(db, { encryptionKey: k1 })
+    await fill(bot)
+    const rotation = await rejection(ours.reencryptAuthStore(db, { encryptionKey: k2, previousEncryptionKeys: [k1] }))
+    const read = await rejection(bot.state.keys.get('pre-key', Object.keys(ref.data['pre-key'])))
+    // either outcome is sound; not: a rotation that succeeded under the bot, whose reads then fail
+    expect({ rotationRefused: rotation !== null, botReads: read === null || read.code }).not.toEqual({ rotationRefused: false, botReads: 'EBAILEYSKEY' })
+    await bot.close()
   })
 
   test('SQLite: a rotation of 3,000 keys SIGKILLed part-way opens with new + previous (not with the new key alone), and run again it completes', async () => {
