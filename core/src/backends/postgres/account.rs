@@ -296,12 +296,19 @@ async fn run_reads(account: &Account, reads: Vec<Work>, deadline: Instant) {
       (Work::LoadCreds(done), Ok(rows)) => done.complete(Ok(rows.first().map(|r| r.get::<_, Vec<u8>>(0)))),
       (Work::Read { ids, done, .. }, Ok(rows)) => {
         let mut found: HashMap<String, Vec<u8>> = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
-        let n = ids.len();
-        let mut out = Vec::with_capacity(n);
-        for (i, id) in ids.iter().enumerate() {
-          // The last asker of a duplicated id takes the bytes, the others a copy.
-          let last = !ids[i + 1..].contains(id);
-          out.push(Ok(if last { found.remove(id) } else { found.get(id).cloned() }));
+        // How often each id is still to be answered: the last asker of a
+        // duplicated id takes the bytes, the others a copy.
+        let mut left: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+        for id in &ids {
+          *left.entry(id.as_str()).or_default() += 1;
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+          let n = left.get_mut(id.as_str()).map(|n| {
+            *n -= 1;
+            *n
+          });
+          out.push(Ok(if n == Some(0) { found.remove(id) } else { found.get(id).cloned() }));
         }
         done.complete(Ok(out));
       }
@@ -316,111 +323,111 @@ fn unique_ids(ids: &[String]) -> Vec<&str> {
   ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect()
 }
 
-/// The parameters of one write statement, owned.
-struct WriteParams {
-  which: Which,
-  del_types: Vec<String>,
-  del_ids: Vec<String>,
-  put_types: Vec<String>,
-  put_ids: Vec<String>,
-  put_values: Vec<Vec<u8>>,
-  bytes: Vec<u8>,
-  key_type: String,
-  id: String,
-  reason: String,
-}
-
-#[derive(Clone, Copy)]
-enum Which {
-  Apply,
-  SaveCreds,
+/// One statement of a write run, borrowing the calls' bytes.
+enum Stmt<'a> {
+  /// Puts and deletes of any number of calls, each key once (its last op),
+  /// and the last credentials saved among them: one statement, one lease
+  /// renewal, for a whole burst.
+  Apply {
+    del_types: Vec<&'a str>,
+    del_ids: Vec<&'a str>,
+    put_types: Vec<&'a str>,
+    put_ids: Vec<&'a str>,
+    put_values: Vec<&'a [u8]>,
+    creds: Option<&'a [u8]>,
+  },
   Clear,
-  Quarantine,
+  Quarantine { key_type: &'a str, id: &'a str, bytes: &'a [u8], reason: &'a str },
 }
 
-impl WriteParams {
-  fn new(op: WriteOp) -> WriteParams {
-    let mut p = WriteParams {
-      which: Which::Clear,
-      del_types: Vec::new(),
-      del_ids: Vec::new(),
-      put_types: Vec::new(),
-      put_ids: Vec::new(),
-      put_values: Vec::new(),
-      bytes: Vec::new(),
-      key_type: String::new(),
-      id: String::new(),
-      reason: String::new(),
-    };
-    match op {
-      WriteOp::Apply(ops) => {
-        p.which = Which::Apply;
-        // One row per key and call: the last op of a key wins, as it would
-        // one after the other (and an upsert may not touch a row twice).
-        let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(ops.len());
-        for (i, w) in ops.iter().enumerate() {
-          last.insert((w.key_type.as_str(), w.id.as_str()), i);
-        }
-        let keep: Vec<bool> = (0..ops.len()).map(|i| last.get(&(ops[i].key_type.as_str(), ops[i].id.as_str())) == Some(&i)).collect();
-        for (w, keep) in ops.into_iter().zip(keep) {
-          if !keep {
-            continue;
-          }
-          match w.op {
-            KeyOp::Put(bytes) => {
-              p.put_types.push(w.key_type);
-              p.put_ids.push(w.id);
-              p.put_values.push(bytes);
-            }
-            KeyOp::Delete => {
-              p.del_types.push(w.key_type);
-              p.del_ids.push(w.id);
-            }
-          }
-        }
-      }
-      WriteOp::SaveCreds(bytes) => {
-        p.which = Which::SaveCreds;
-        p.bytes = bytes;
-      }
-      WriteOp::Clear => p.which = Which::Clear,
-      WriteOp::Quarantine { key_type, id, bytes, reason } => {
-        p.which = Which::Quarantine;
-        p.key_type = key_type;
-        p.id = id;
-        p.bytes = bytes;
-        p.reason = reason;
-      }
-    }
-    p
+impl<'a> Stmt<'a> {
+  fn apply() -> Stmt<'a> {
+    Stmt::Apply { del_types: vec![], del_ids: vec![], put_types: vec![], put_ids: vec![], put_values: vec![], creds: None }
   }
 
-  fn statement<'s>(&self, s: &'s Statements) -> &'s str {
-    match self.which {
-      Which::Apply => &s.apply,
-      Which::SaveCreds => &s.save_creds,
-      Which::Clear => &s.clear,
-      Which::Quarantine => &s.quarantine,
+  fn is_empty(&self) -> bool {
+    matches!(self, Stmt::Apply { del_types, put_types, creds: None, .. } if del_types.is_empty() && put_types.is_empty())
+  }
+
+  fn text<'s>(&self, s: &'s Statements) -> &'s str {
+    match self {
+      Stmt::Apply { .. } => &s.apply,
+      Stmt::Clear => &s.clear,
+      Stmt::Quarantine { .. } => &s.quarantine,
     }
   }
 
   /// `$1` account, `$2` token, `$3` lease ms, then the statement's own.
-  fn bind<'a>(&'a self, head: [&'a (dyn ToSql + Sync); 3]) -> Vec<&'a (dyn ToSql + Sync)> {
+  fn bind<'b>(&'b self, head: [&'b (dyn ToSql + Sync); 3]) -> Vec<&'b (dyn ToSql + Sync)> {
     let mut v: Vec<&(dyn ToSql + Sync)> = head.to_vec();
-    match self.which {
-      Which::Apply => v.extend([
-        &self.del_types as &(dyn ToSql + Sync),
-        &self.del_ids,
-        &self.put_types,
-        &self.put_ids,
-        &self.put_values,
-      ]),
-      Which::SaveCreds => v.push(&self.bytes),
-      Which::Clear => {}
-      Which::Quarantine => v.extend([&self.key_type as &(dyn ToSql + Sync), &self.id, &self.bytes, &self.reason]),
+    match self {
+      Stmt::Apply { del_types, del_ids, put_types, put_ids, put_values, creds } => {
+        v.extend([del_types as &(dyn ToSql + Sync), del_ids, put_types, put_ids, put_values, creds])
+      }
+      Stmt::Clear => {}
+      Stmt::Quarantine { key_type, id, bytes, reason } => v.extend([key_type as &(dyn ToSql + Sync), id, bytes, reason]),
     }
     v
   }
+}
+
+/// The statements of a run of calls, in order. Consecutive `set`s and
+/// `saveCreds` merge into one: the run is one transaction anyway, so each
+/// call stays all or nothing, and the last op of a key wins as it would one
+/// call after the other (an upsert may not touch a row twice either). A
+/// `clear` or a quarantine keeps its place between them.
+fn statements(ops: &[WriteOp]) -> Vec<Stmt<'_>> {
+  fn flush<'a>(out: &mut Vec<Stmt<'a>>, last: &mut HashMap<(&'a str, &'a str), &'a KeyOp>, order: &mut Vec<(&'a str, &'a str)>, creds: &mut Option<&'a [u8]>) {
+    let mut stmt = Stmt::apply();
+    if let Stmt::Apply { del_types, del_ids, put_types, put_ids, put_values, creds: c } = &mut stmt {
+      for key in order.drain(..) {
+        // Each key once, in the order its last op was issued.
+        let Some(op) = last.remove(&key) else { continue };
+        match op {
+          KeyOp::Put(bytes) => {
+            put_types.push(key.0);
+            put_ids.push(key.1);
+            put_values.push(bytes);
+          }
+          KeyOp::Delete => {
+            del_types.push(key.0);
+            del_ids.push(key.1);
+          }
+        }
+      }
+      *c = creds.take();
+    }
+    if !stmt.is_empty() {
+      out.push(stmt);
+    }
+  }
+  let mut out = Vec::new();
+  let mut last: HashMap<(&str, &str), &KeyOp> = HashMap::new();
+  let mut order = Vec::new();
+  let mut creds = None;
+  for op in ops {
+    match op {
+      WriteOp::Apply(writes) => {
+        for w in writes {
+          let key = (w.key_type.as_str(), w.id.as_str());
+          if last.insert(key, &w.op).is_none() {
+            order.push(key);
+          }
+        }
+      }
+      WriteOp::SaveCreds(bytes) => creds = Some(bytes.as_slice()),
+      WriteOp::Clear => {
+        flush(&mut out, &mut last, &mut order, &mut creds);
+        out.push(Stmt::Clear);
+      }
+      WriteOp::Quarantine { key_type, id, bytes, reason } => {
+        flush(&mut out, &mut last, &mut order, &mut creds);
+        out.push(Stmt::Quarantine { key_type, id, bytes, reason });
+      }
+    }
+  }
+  flush(&mut out, &mut last, &mut order, &mut creds);
+  out
 }
 
 /// How one run of writes ended.
@@ -429,10 +436,13 @@ enum RunEnd {
   Committed,
   /// The lease is lost: nothing was written.
   Fenced,
-  /// The run failed as a whole (nothing committed): this error.
+  /// The run failed as a whole (nothing committed): this error (the
+  /// connection, the time).
   Failed(BackendError),
-  /// One statement failed, so the transaction rolled back: run them alone.
-  OneFailed,
+  /// The server refused a statement (the data: a NUL in an id…), so the
+  /// transaction rolled back: a run of several calls is run again call by
+  /// call, so that only the bad one fails.
+  Refused(BackendError),
 }
 
 async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>, deadline: Instant) {
@@ -448,11 +458,11 @@ async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>, de
     writes.into_iter().for_each(|(_, done)| done.complete(Err(lease::fenced(&account.name))));
     return;
   }
-  let (params, dones): (Vec<WriteParams>, Vec<Completer<()>>) = writes.into_iter().map(|(op, d)| (WriteParams::new(op), d)).unzip();
-  let n = params.len() as u64;
+  let (ops, dones): (Vec<WriteOp>, Vec<Completer<()>>) = writes.into_iter().unzip();
+  let n = ops.len() as u64;
   account.stats.groups.fetch_add(1, Ordering::Relaxed);
   account.stats.largest_group.fetch_max(n, Ordering::Relaxed);
-  match write_run(account, &params, deadline).await {
+  match write_run(account, &statements(&ops), deadline).await {
     RunEnd::Committed => {
       account.stats.committed_calls.fetch_add(n, Ordering::Relaxed);
       dones.into_iter().for_each(|d| d.complete(Ok(())));
@@ -462,26 +472,30 @@ async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>, de
       dones.into_iter().for_each(|d| d.complete(Err(e.clone())));
     }
     RunEnd::Failed(e) => dones.into_iter().for_each(|d| d.complete(Err(e.clone()))),
-    RunEnd::OneFailed => {
-      for (p, done) in params.iter().zip(dones) {
-        let end = write_run(account, std::slice::from_ref(p), Instant::now() + account.server.timeout).await;
+    RunEnd::Refused(e) if n == 1 => dones.into_iter().for_each(|d| d.complete(Err(e.clone()))),
+    RunEnd::Refused(_) => {
+      for (op, done) in ops.iter().zip(dones) {
+        let end = write_run(account, &statements(std::slice::from_ref(op)), Instant::now() + account.server.timeout).await;
         done.complete(match end {
           RunEnd::Committed => {
             account.stats.committed_calls.fetch_add(1, Ordering::Relaxed);
             Ok(())
           }
           RunEnd::Fenced => Err(account.fence()),
-          RunEnd::Failed(e) => Err(e),
-          RunEnd::OneFailed => Err(BackendError::internal("a single write failed without an error")),
+          RunEnd::Failed(e) | RunEnd::Refused(e) => Err(e),
         });
       }
     }
   }
 }
 
-/// One transaction of every call in `params`: a single statement alone, or
+/// One transaction of `params`: nothing to send (calls that change nothing,
+/// answered in their place in the order), a single statement alone, or
 /// `BEGIN` + the statements + `COMMIT` pipelined.
-async fn write_run(account: &Account, params: &[WriteParams], deadline: Instant) -> RunEnd {
+async fn write_run(account: &Account, params: &[Stmt<'_>], deadline: Instant) -> RunEnd {
+  if params.is_empty() {
+    return RunEnd::Committed;
+  }
   let s = &account.stmts;
   let ttl_ms = account.ttl_ms();
   let head: [&(dyn ToSql + Sync); 3] = [&account.name, &account.token, &ttl_ms];
@@ -489,7 +503,7 @@ async fn write_run(account: &Account, params: &[WriteParams], deadline: Instant)
     let fail = |e: tokio_postgres::Error| pg_error(&e, "cannot write the auth state");
     let mut prepared = Vec::with_capacity(params.len());
     for p in params {
-      prepared.push(conn.prepare_cached(p.statement(s)).await.map_err(fail)?);
+      prepared.push(conn.prepare_cached(p.text(s)).await.map_err(fail)?);
     }
     let binds: Vec<Vec<&(dyn ToSql + Sync)>> = params.iter().map(|p| p.bind(head)).collect();
     if params.len() == 1 {
@@ -518,8 +532,7 @@ async fn write_run(account: &Account, params: &[WriteParams], deadline: Instant)
   }
   match rows.into_iter().find_map(Result::err) {
     None => RunEnd::Committed,
-    Some(e) if params.len() == 1 => RunEnd::Failed(pg_error(&e, "cannot write the auth state")),
-    Some(_) => RunEnd::OneFailed,
+    Some(e) => RunEnd::Refused(pg_error(&e, "cannot write the auth state")),
   }
 }
 

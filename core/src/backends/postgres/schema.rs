@@ -138,6 +138,10 @@ pub async fn ensure(client: &mut Client, t: &Tables) -> BackendResult<()> {
        id text COLLATE \"C\" NOT NULL,
        value bytea NOT NULL,
        PRIMARY KEY (account, type, id));
+     -- Sessions (about 2.7 KB encoded) pass the 2 KB mark past which values
+     -- go out of line, and they are random bytes in base64: compressing them
+     -- fails every time, for nothing. Out of line, uncompressed.
+     ALTER TABLE {keys} ALTER COLUMN value SET STORAGE EXTERNAL;
      CREATE TABLE IF NOT EXISTS {quarantine} (
        account text NOT NULL,
        type text NOT NULL,
@@ -186,7 +190,6 @@ pub struct Statements {
   pub list_first: String,
   pub list_after: String,
   pub apply: String,
-  pub save_creds: String,
   pub clear: String,
   pub quarantine: String,
   pub acquire: String,
@@ -215,22 +218,20 @@ impl Statements {
       read: format!("SELECT id, value FROM {} WHERE account = $1 AND type = $2 AND id = ANY($3::text[])", t.keys),
       list_first: format!("SELECT id FROM {} WHERE account = $1 AND type = $2 ORDER BY id LIMIT $3", t.keys),
       list_after: format!("SELECT id FROM {} WHERE account = $1 AND type = $2 AND id > $4 ORDER BY id LIMIT $3", t.keys),
-      // $4/$5: types and ids to delete; $6/$7/$8: types, ids and values to put
-      // (one call's keys, each once: a key both put and deleted by one call
-      // was resolved to its last op before).
+      // $4/$5: types and ids to delete; $6/$7/$8: types, ids and values to
+      // put (each key once: its last op was chosen before); $9: credentials
+      // to save, or NULL. Every `set` and `saveCreds` of a group is this one
+      // statement.
       apply: format!(
         "{lease}, del AS (DELETE FROM {keys} k USING unnest($4::text[], $5::text[]) AS d(type, id) \
            WHERE k.account = $1 AND k.type = d.type AND k.id = d.id AND {held}), \
          put AS (INSERT INTO {keys} (account, type, id, value) \
            SELECT $1, u.type, u.id, u.value FROM unnest($6::text[], $7::text[], $8::bytea[]) AS u(type, id, value) WHERE {held} \
-           ON CONFLICT (account, type, id) DO UPDATE SET value = EXCLUDED.value) \
-         SELECT count(*) FROM lease",
-        keys = t.keys
-      ),
-      save_creds: format!(
-        "{lease}, put AS (INSERT INTO {creds} (account, value) SELECT $1, $4 FROM lease \
+           ON CONFLICT (account, type, id) DO UPDATE SET value = EXCLUDED.value), \
+         creds AS (INSERT INTO {creds} (account, value) SELECT $1, $9::bytea FROM lease WHERE $9::bytea IS NOT NULL \
            ON CONFLICT (account) DO UPDATE SET value = EXCLUDED.value) \
          SELECT count(*) FROM lease",
+        keys = t.keys,
         creds = t.creds
       ),
       clear: format!("{lease}, del AS (DELETE FROM {keys} WHERE account = $1 AND {held}) SELECT count(*) FROM lease", keys = t.keys),
