@@ -45,6 +45,8 @@ export declare class NativeKeyStore {
    * while this keeps coming (the wrapper calls it from an unref'd timer).
    */
   keepAlive(): void
+  /** How many open handles of this process share the store (this one included). */
+  openHandles(): number
   /** The backend's counters (`{ roundTrips, groups, … }`), for tests and benchmarks. */
   counters(): unknown
   /** `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`). */

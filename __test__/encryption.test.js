@@ -105,11 +105,18 @@ function xDecrypt(key, nonce24, sealed, aad) {
 // under the associated data below.
 const PREFIX = 'BANSEAL1:'
 const keyIdOf = (key) => crypto.createHash('sha256').update(key).digest().subarray(0, 4)
+// Each field is its length (8 bytes, little-endian) and its bytes.
+const field = (text) => {
+  const bytes = Buffer.from(text)
+  const len = Buffer.alloc(8)
+  len.writeBigUInt64LE(BigInt(bytes.length))
+  return Buffer.concat([len, bytes])
+}
 const aadOf = (scope, type, id) =>
   Buffer.concat([
-    Buffer.from('baileys-auth-native/seal/1\0'),
-    Buffer.from(scope),
-    type === undefined ? Buffer.from('\0creds') : Buffer.concat([Buffer.from('\0key\0'), Buffer.from(type), Buffer.from([0]), Buffer.from(id)]),
+    Buffer.from('baileys-auth-native/seal/1'),
+    field(scope),
+    ...(type === undefined ? [field('creds')] : [field('key'), field(type), field(id)]),
   ])
 /** The raw bytes of a stored seal (throws for text that is not one). */
 function rawOf(stored) {

@@ -272,7 +272,7 @@ describe('stats and verify', () => {
     const j = await cli('stats', '--json', ctx.url, '--account', account)
     expect([j.code, j.stderr]).toEqual([0, ''])
     const r = JSON.parse(j.stdout)
-    expect(Object.keys(r).sort()).toEqual(['account', 'accountId', 'byType', 'findings', 'hasCreds', 'lease', 'quarantined', 'registered', 'verified'])
+    expect(Object.keys(r).sort()).toEqual(['account', 'accountId', 'byType', 'findings', 'hasCreds', 'lease', 'quarantined', 'registered', 'sealed', 'verified'])
     expect(r).toMatchObject({ account, hasCreds: true, registered: true, accountId: '4915112345678:12@s.whatsapp.net', quarantined: 0, findings: [] })
     expect(r.byType).toEqual(byType)
     expect(r.lease).toMatchObject({ held: false, until: null })

@@ -94,9 +94,9 @@ store to another (created when missing): folder to folder, folder to SQLite
 file (auth.db), file to folder or file to file. Then reads the copy back and
 compares every id and value with the source. Keys are copied first and
 creds.json last: an interrupted copy into a new folder leaves no creds.json
-there. What <to> stores is byte for byte what <from> held. Unreadable key
-files of <from> are skipped (and moved aside there, as any read does; run
-verify first to see them).
+there. What <to> stores is byte for byte what <from> held: a key file of
+<from> that cannot be read arrives as it is, and <to> keeps it aside at its
+first read (run verify on <from> first to see them).
 
 <from> is read without its lock (stop the bot for an exact copy); <to> is
 locked. A <to> that already holds credentials or keys is refused unless
@@ -353,6 +353,7 @@ function formatAccounts(label, r) {
 
 function sqliteCredsLine(r) {
   if (!r.hasCreds) return 'none (a new session would start here)'
+  if (r.registered === null && r.sealed > 0 && !r.findings.some((f) => f.problem === 'creds')) return 'present, encrypted (encryptionKey)'
   if (r.registered === null) return 'present but unreadable'
   if (r.registered) return `registered${r.accountId ? ` as ${r.accountId}` : ''}`
   return `present, not registered${r.accountId ? ` (account ${r.accountId})` : ' (not paired yet)'}`
@@ -360,11 +361,13 @@ function sqliteCredsLine(r) {
 
 function formatSqliteVerify(r, what = 'the database and ') {
   const out = [`checked ${what}${int(r.verified)} values in ${r.file}`]
+  if (r.sealed > 0) out.push(`${int(r.sealed)} sealed (encryptionKey): not decoded, this command has no key`)
   if (r.findings.length > 0) {
     const rows = r.findings.map((f) => [f.problem, f.type === null ? (f.problem === 'creds' ? 'creds' : '(file)') : `${f.type} ${f.id}`, f.detail])
     out.push(...table(rows, ['l', 'l', 'l']).map((l) => `  ${l}`))
     out.push(`${r.findings.length} problem${r.findings.length === 1 ? '' : 's'} found`)
-  } else out.push(what ? 'integrity check ok; no problems found' : 'every value reads back; no problems found')
+  } else if (r.sealed > 0) out.push(`no problems found among the ${int(r.verified)} values decoded; the ${int(r.sealed)} sealed ones were not checked`)
+  else out.push(what ? 'integrity check ok; no problems found' : 'every value reads back; no problems found')
   return out.join('\n')
 }
 

@@ -342,6 +342,11 @@ async function reencryptAuthStore(spec, { encryptionKey, previousEncryptionKeys 
   const s = { ...parseStoreSpec(spec), encryptionKey, previousEncryptionKeys }
   const { store } = await openNativeStore(s, {})
   try {
+    // Opened again, a store is shared with its other handles in this process,
+    // which would go on sealing with the key they were opened with.
+    if (store.openHandles() > 1) {
+      throw Object.assign(new Error(`${s.label} is open in this process: close it before re-encrypting it`), { code: 'EBUSY' })
+    }
     let total = 0
     for (const type of KEY_TYPES) {
       for (let after = null; ; ) {

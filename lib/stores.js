@@ -52,7 +52,7 @@ function sealing(spec) {
 /** A server and account for messages: the URL without its password. */
 function postgresLabel(connection, account) {
   let where = 'postgres (PG* environment)'
-  if (typeof connection === 'string') where = connection.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/i, '$1:***@').replace(/password=[^&\s]*/gi, 'password=***')
+  if (typeof connection === 'string') where = connection.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^/]*@/i, '$1:***@').replace(/password\s*=\s*('(?:[^'\\]|\\.)*'|[^&\s]*)/gi, 'password=***')
   else if (connection && typeof connection === 'object') where = `postgres://${connection.user ? `${connection.user}@` : ''}${connection.host ?? 'localhost'}:${connection.port ?? 5432}/${connection.database ?? ''}`
   return account === undefined || account === null ? where : `${where} account ${JSON.stringify(account)}`
 }

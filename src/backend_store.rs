@@ -170,6 +170,12 @@ impl NativeKeyStore {
     self.store.backend().keep_alive();
   }
 
+  /// How many open handles of this process share the store (this one included).
+  #[napi(js_name = "openHandles", catch_unwind)]
+  pub fn open_handles(&self) -> u32 {
+    self.store.backend().open_handles() as u32
+  }
+
   /// The backend's counters (`{ roundTrips, groups, … }`), for tests and benchmarks.
   #[napi(catch_unwind)]
   pub fn counters<'a>(&self, env: &'a Env) -> Result<Unknown<'a>> {

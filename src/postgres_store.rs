@@ -202,6 +202,8 @@ fn report_value(r: &Report) -> Value {
       o.push("lease", lease_value(&r.lease));
       o.push("quarantined", Value::Number(r.quarantined as f64));
       o.push("verified", Value::Number(r.verified as f64));
+      o.push("sealed", Value::Number(r.sealed as f64));
+  o.push("sealed", Value::Number(r.sealed as f64));
       o.push("findings", Value::Array(r.findings.iter().map(finding_value).collect()));
       Value::Object(o)
     }

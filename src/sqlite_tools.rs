@@ -48,6 +48,7 @@ fn report_value(r: &SqliteReport) -> Value {
   o.push("fileBytes", Value::Number(r.file_bytes as f64));
   o.push("quarantined", Value::Number(r.quarantined as f64));
   o.push("verified", Value::Number(r.verified as f64));
+  o.push("sealed", Value::Number(r.sealed as f64));
   let findings = r.findings.iter().map(finding_value).collect();
   o.push("findings", Value::Array(findings));
   Value::Object(o)

@@ -210,6 +210,12 @@ pub trait Backend: Send + Sync {
   /// lease renews it only while this keeps coming. No-op by default.
   fn keep_alive(&self) {}
 
+  /// How many open handles share this store in the process (a store opened
+  /// again shares the open one): what must be alone, a key rotation, checks.
+  fn open_handles(&self) -> usize {
+    1
+  }
+
   /// Counters for tests and benchmarks (`round_trips`, `groups`, …); none by default.
   fn counters(&self) -> Vec<(&'static str, u64)> {
     Vec::new()

@@ -3,7 +3,9 @@
 //!
 //! A sealed value is text, `BANSEAL1:` and the base64 of: the key's id (the
 //! first 4 bytes of SHA-256 of the key), a random 24-byte nonce, then the
-//! ciphertext and its tag. Text, because a SQLite store's values are text in
+//! ciphertext and its tag. The associated data is `baileys-auth-native/seal/1`
+//! then fields, each its length (8 bytes, little-endian) and its bytes: the
+//! scope, then `creds`, or `key`, the type and the id. Text, because a SQLite store's values are text in
 //! Baileys' schema; and a prefix no JSON text has, so that a store opened
 //! without its key says so instead of taking the values for corrupt ones. The associated data binds it to where it belongs: the scope (the
 //! account of a shared server, empty for a file), whether it is the
@@ -69,16 +71,21 @@ impl Sealer {
     Sealer { current: Key::new(key), previous: previous.iter().map(Key::new).collect(), scope: scope.into() }
   }
 
+  /// Each field with its length first, so that no two places give the same
+  /// bytes (a NUL inside a type or an id cannot shift one into the other).
   fn aad(&self, place: &Place<'_>) -> Vec<u8> {
-    let mut aad = b"baileys-auth-native/seal/1\0".to_vec();
-    aad.extend_from_slice(self.scope.as_bytes());
+    fn field(aad: &mut Vec<u8>, bytes: &[u8]) {
+      aad.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+      aad.extend_from_slice(bytes);
+    }
+    let mut aad = b"baileys-auth-native/seal/1".to_vec();
+    field(&mut aad, self.scope.as_bytes());
     match place {
-      Place::Creds => aad.extend_from_slice(b"\0creds"),
+      Place::Creds => field(&mut aad, b"creds"),
       Place::Key(t, id) => {
-        aad.extend_from_slice(b"\0key\0");
-        aad.extend_from_slice(t.as_bytes());
-        aad.push(0);
-        aad.extend_from_slice(id.as_bytes());
+        field(&mut aad, b"key");
+        field(&mut aad, t.as_bytes());
+        field(&mut aad, id.as_bytes());
       }
     }
     aad
@@ -199,18 +206,31 @@ impl Backend for Sealed {
     self.inner.clear()
   }
 
-  /// The undecodable plaintext is kept aside sealed again. The key itself is
-  /// then left in place (the store compares the stored bytes, and a new seal
-  /// differs): it keeps answering as missing with a warning.
+  /// The key's stored seal is kept aside as it is, and the key removed, if
+  /// it still opens to the plaintext that could not be decoded: read again
+  /// first, without waiting (the answer comes on the backend's thread), so
+  /// the store compares its own stored bytes and heals as a plain one does.
   fn quarantine(&self, key_type: &str, id: &str, bytes: Vec<u8>, reason: &str) -> Pending<()> {
-    match self.sealer.seal(&Place::Key(key_type, id), &bytes) {
-      Ok(sealed) => self.inner.quarantine(key_type, id, sealed, reason),
-      Err(e) => Pending::ready(Err(e)),
-    }
+    let (out, done) = Pending::new();
+    let (inner, sealer) = (self.inner.clone(), self.sealer.clone());
+    let (t, i, why) = (key_type.to_owned(), id.to_owned(), reason.to_owned());
+    self.inner.read(key_type, vec![id.to_owned()]).then(move |r| match r.map(|mut v| v.pop()) {
+      Ok(Some(Ok(Some(stored)))) if sealer.open(&Place::Key(&t, &i), &stored).is_ok_and(|p| p == bytes) => {
+        inner.quarantine(&t, &i, stored, &why).then(move |r| done.complete(r));
+      }
+      // Gone, or written since: nothing to keep aside.
+      Ok(_) => done.complete(Ok(())),
+      Err(e) => done.complete(Err(e)),
+    });
+    out
   }
 
   fn keep_alive(&self) {
     self.inner.keep_alive()
+  }
+
+  fn open_handles(&self) -> usize {
+    self.inner.open_handles()
   }
 
   fn counters(&self) -> Vec<(&'static str, u64)> {

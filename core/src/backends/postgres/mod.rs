@@ -311,6 +311,13 @@ impl Backend for PostgresBackend {
     self.shared.account.keep_alive();
   }
 
+  fn open_handles(&self) -> usize {
+    match registry().slots.lock().get(&self.shared.key) {
+      Some(Slot::Open(e)) if Arc::ptr_eq(&e.shared, &self.shared) => e.handles,
+      _ => 0,
+    }
+  }
+
   fn counters(&self) -> Vec<(&'static str, u64)> {
     let s = self.stats();
     vec![

@@ -331,6 +331,13 @@ impl Backend for SqliteBackend {
     self.write_work(WriteWork::Quarantine { key_type: key_type.to_owned(), id: id.to_owned(), bytes, reason: reason.to_owned() }, keys)
   }
 
+  fn open_handles(&self) -> usize {
+    match registry().lock().get(&self.shared.path) {
+      Some(e) if Arc::ptr_eq(&e.shared, &self.shared) => e.handles,
+      _ => 0,
+    }
+  }
+
   fn counters(&self) -> Vec<(&'static str, u64)> {
     let s = self.stats();
     vec![

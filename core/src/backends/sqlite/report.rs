@@ -28,6 +28,9 @@ pub struct SqliteReport {
   pub quarantined: u64,
   /// Values decoded (with `verify`).
   pub verified: u64,
+  /// Values (and credentials) found sealed (`encryptionKey`): without the
+  /// key they are counted, not decoded.
+  pub sealed: u64,
   pub findings: Vec<Finding>,
 }
 
@@ -75,7 +78,7 @@ pub fn report(path: &Path, verify: bool, flavor: Flavor) -> BackendResult<Sqlite
           out.registered = Some(registered);
           out.account_id = id;
         }
-        Ok(None) => {}
+        Ok(None) => out.sealed += 1,
         Err(f) => out.findings.push(f),
       }
     }
@@ -93,6 +96,10 @@ pub fn report(path: &Path, verify: bool, flavor: Flavor) -> BackendResult<Sqlite
       while let Some(row) = rows.next().map_err(err)? {
         let (t, id): (String, String) = (row.get(0).map_err(err)?, row.get(1).map_err(err)?);
         let bytes = row.get_ref(2).map_err(err)?.as_blob().unwrap_or(&[]);
+        if crate::seal::is_sealed(bytes) {
+          out.sealed += 1;
+          continue;
+        }
         out.verified += 1;
         out.findings.extend(check_value(&t, &id, bytes, flavor));
       }
