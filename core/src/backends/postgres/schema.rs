@@ -139,9 +139,12 @@ pub async fn ensure(client: &mut Client, t: &Tables) -> BackendResult<()> {
        value bytea NOT NULL,
        PRIMARY KEY (account, type, id));
      -- Sessions (about 2.7 KB encoded) pass the 2 KB mark past which values
-     -- go out of line, and they are random bytes in base64: compressing them
-     -- fails every time, for nothing. Out of line, uncompressed.
-     ALTER TABLE {keys} ALTER COLUMN value SET STORAGE EXTERNAL;
+     -- are compressed and moved out of line, and they are random bytes in
+     -- base64: compressing them fails every time, and reading them back
+     -- from the TOAST table costs a lookup each. Kept in the row up to a
+     -- full page instead.
+     ALTER TABLE {keys} ALTER COLUMN value SET STORAGE MAIN;
+     ALTER TABLE {keys} SET (toast_tuple_target = 8160);
      CREATE TABLE IF NOT EXISTS {quarantine} (
        account text NOT NULL,
        type text NOT NULL,
