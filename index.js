@@ -77,10 +77,11 @@ async function usePostgresAuthState(connection, account, options) {
   store.keepAlive()
   const alive = setInterval(() => store.keepAlive(), Math.max(10, ttl / 6))
   alive.unref()
-  const out = authState(watchLease(store, account, options?.logger), creds, options, PAGED_LISTING, true)
+  const watched = watchLease(store, account, options?.logger)
+  const out = authState(watched, creds, options, PAGED_LISTING, true)
   out.close = () => {
     clearInterval(alive)
-    return store.close()
+    return watched.close()
   }
   out.counters = () => store.counters()
   return out
@@ -105,10 +106,12 @@ function watchLease(store, account, logger) {
     throw err
   }
   const watched = Object.create(store)
-  for (const name of ['get', 'readIds', 'set', 'saveCreds', 'listIds', 'clear']) {
+  // close too, though it is never fenced: every promise then settles as many
+  // steps after the store's own, so a close() resolves after the calls
+  // issued before it, as their promises settled in the store.
+  for (const name of ['get', 'readIds', 'set', 'saveCreds', 'listIds', 'clear', 'close']) {
     watched[name] = (...args) => store[name](...args).catch(tell)
   }
-  watched.close = () => store.close()
   return watched
 }
 
