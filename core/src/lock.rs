@@ -70,12 +70,10 @@ pub fn acquire(folder: &Path, dir: RawFd) -> Result<Arc<FolderLock>, StoreError>
     return Err(io_err("open", io::Error::last_os_error()));
   }
   let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-  if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-      return Err(StoreError::Locked { folder: folder.to_owned(), pid: read_pid(&fd) });
-    }
-    return Err(io_err("flock", e));
+  match try_lock(&fd) {
+    Ok(true) => {}
+    Ok(false) => return Err(StoreError::Locked { folder: folder.to_owned(), pid: read_pid(&fd) }),
+    Err(e) => return Err(io_err("flock", e)),
   }
   unsafe { libc::fchmod(fd.as_raw_fd(), 0o600) };
   write_pid(&fd);
@@ -89,7 +87,24 @@ pub fn held_here(folder: &Path) -> bool {
   registry().lock().contains_key(folder)
 }
 
-fn write_pid(fd: &OwnedFd) {
+/// An exclusive `flock` without waiting: `Ok(false)` when another open file
+/// description (another process) holds it. Shared by every owner lock of the
+/// package (a folder's, a database file's).
+pub(crate) fn try_lock(fd: &OwnedFd) -> io::Result<bool> {
+  // SAFETY: a plain system call on a descriptor the caller owns.
+  if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+    return Ok(true);
+  }
+  let e = io::Error::last_os_error();
+  if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+    Ok(false)
+  } else {
+    Err(e)
+  }
+}
+
+/// Writes this process's pid into a held lock file.
+pub(crate) fn write_pid(fd: &OwnedFd) {
   // Informational only: a failure here does not weaken the lock.
   let text = format!("{}\n", std::process::id());
   unsafe {
@@ -98,7 +113,8 @@ fn write_pid(fd: &OwnedFd) {
   }
 }
 
-fn read_pid(fd: &OwnedFd) -> Option<u32> {
+/// The pid a lock file's holder wrote there, if any.
+pub(crate) fn read_pid(fd: &OwnedFd) -> Option<u32> {
   let mut buf = [0u8; 32];
   let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
   if n <= 0 {

@@ -15,11 +15,12 @@
 
 use std::ffi::{CString, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use crate::backend::{BackendError, BackendResult, ErrorKind};
+use crate::lock::{read_pid, try_lock, write_pid};
 use crate::store::error::errno_name;
 
 /// A held owner lock; dropping it releases the lock.
@@ -50,38 +51,17 @@ pub fn acquire(db: &Path) -> BackendResult<OwnerLock> {
   }
   // SAFETY: `raw` is a descriptor we just opened and own alone.
   let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-  // SAFETY: plain system calls on a descriptor we own.
-  if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } < 0 {
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+  match try_lock(&fd) {
+    Ok(true) => {}
+    Ok(false) => {
       let pid = read_pid(&fd);
       let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
       let mut err = BackendError::new(ErrorKind::Locked, format!("the auth database {} is in use by another process{who}", db.display()));
       err.owner_pid = pid;
       return Err(err);
     }
-    return Err(io_err("lock", e));
+    Err(e) => return Err(io_err("lock", e)),
   }
   write_pid(&fd);
   Ok(OwnerLock { _fd: fd })
-}
-
-fn write_pid(fd: &OwnedFd) {
-  // Informational only: a failure here does not weaken the lock.
-  let text = format!("{}\n", std::process::id());
-  // SAFETY: the buffer outlives the calls; the descriptor is ours.
-  unsafe {
-    libc::ftruncate(fd.as_raw_fd(), 0);
-    libc::pwrite(fd.as_raw_fd(), text.as_ptr() as *const libc::c_void, text.len(), 0);
-  }
-}
-
-fn read_pid(fd: &OwnedFd) -> Option<u32> {
-  let mut buf = [0u8; 32];
-  // SAFETY: reads at most `buf.len()` bytes into `buf`.
-  let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-  if n <= 0 {
-    return None;
-  }
-  std::str::from_utf8(&buf[..n as usize]).ok()?.trim().parse().ok()
 }
