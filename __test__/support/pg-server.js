@@ -381,4 +381,4 @@ if (require.main === module && process.argv[2] === '--watchdog') {
   })
 }
 
-module.exports = { startPostgres }
+module.exports = { startPostgres, binDir }
