@@ -48,4 +48,27 @@ function pgStore(ctx, { prefix = P.DEFAULT_PREFIX } = {}) {
   }
 }
 
-module.exports = { pgStore }
+/**
+ * The test that every stored row is `encodeAuthValue(value)`, byte for byte,
+ * and Baileys' own `JSON.stringify(value, BufferJSON.replacer)`, for every
+ * key type of `line` (its key data forms: `keyData`).
+ */
+function defineStoredBytesTest({ ctx, line, baileys, ours, keyData }) {
+  test(`the stored bytes are encodeAuthValue(value), for every key type (flavor ${line})`, async () => {
+    const { makeParityFixtures } = require('./parity-cases.js')
+    const data = makeParityFixtures({ baileys, keyData }).makeKeyData()
+    const account = P.accountName('encode')
+    const s = await ours.usePostgresAuthState(ctx.url, account, { flavor: line })
+    await s.state.keys.set(data)
+    await s.close()
+    const rows = await P.rowsOf(ctx).keyRows(account)
+    expect(rows).toHaveLength(Object.values(data).reduce((n, o) => n + Object.keys(o).length, 0))
+    const text = (b) => Buffer.from(b).toString('latin1')
+    for (const { type, id, value } of rows) {
+      expect({ type, id, value: text(value) }).toEqual({ type, id, value: text(ours.encodeAuthValue(data[type][id])) })
+      expect({ type, id, value: text(value) }).toEqual({ type, id, value: text(JSON.stringify(data[type][id], baileys.BufferJSON.replacer)) })
+    }
+  })
+}
+
+module.exports = { pgStore, defineStoredBytesTest }
