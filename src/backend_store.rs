@@ -161,6 +161,40 @@ pub struct NativeKeyStore {
   store: KeyStore,
 }
 
+/// How a read answers: `get`'s object keyed by id, or `readIds`' array.
+enum Answer {
+  ById,
+  InOrder,
+}
+
+impl NativeKeyStore {
+  /// The read behind `get` and `readIds`: the arguments, the call, and the
+  /// promise settled with the answer built as `answer` says.
+  fn read<'a>(
+    &self,
+    env: &'a Env,
+    key_type: Unknown<'a>,
+    ids: Unknown<'a>,
+    app_state_class: Option<Unknown<'a>>,
+    logger: Option<Unknown<'a>>,
+    answer: Answer,
+  ) -> Result<Unknown<'a>> {
+    let store = self.store.clone();
+    promise_or_rejection(env, |js| {
+      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
+      let (id_keys, ids) = ids_arg(js, ids.value().value)?;
+      let reads: ReadCall<BackendError> = match answer {
+        Answer::ById => {
+          ReadCall::begin(js, &key_type, app_state_class, logger, move |js, convert, reads| get_result(js, convert, &id_keys, reads))?
+        }
+        Answer::InOrder => ReadCall::begin(js, &key_type, app_state_class, logger, values_array)?,
+      };
+      store.get(&key_type, ids, reads.plain, all_or_error(reads.done));
+      Ok(reads.promise)
+    })
+  }
+}
+
 #[napi]
 impl NativeKeyStore {
   /// The caller's event loop turns: a store with a lease renews it only
@@ -200,15 +234,7 @@ impl NativeKeyStore {
     app_state_class: Option<Unknown<'a>>,
     logger: Option<Unknown<'a>>,
   ) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let (id_keys, ids) = ids_arg(js, ids.value().value)?;
-      let reads: ReadCall<BackendError> =
-        ReadCall::begin(js, &key_type, app_state_class, logger, move |js, convert, reads| get_result(js, convert, &id_keys, reads))?;
-      store.get(&key_type, ids, reads.plain, all_or_error(reads.done));
-      Ok(reads.promise)
-    })
+    self.read(env, key_type, ids, app_state_class, logger, Answer::ById)
   }
 
   /// The values of `ids` as an array in the order of `ids` (`null` for a
@@ -224,14 +250,7 @@ impl NativeKeyStore {
     app_state_class: Option<Unknown<'a>>,
     logger: Option<Unknown<'a>>,
   ) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let (_, ids) = ids_arg(js, ids.value().value)?;
-      let reads: ReadCall<BackendError> = ReadCall::begin(js, &key_type, app_state_class, logger, values_array)?;
-      store.get(&key_type, ids, reads.plain, all_or_error(reads.done));
-      Ok(reads.promise)
-    })
+    self.read(env, key_type, ids, app_state_class, logger, Answer::InOrder)
   }
 
   /// `keys.set(data)`: truthy values written, falsy ones deleted, the whole
