@@ -775,8 +775,93 @@ function defineParityTests({ line, baileys, ours, flavors, credKeysMatch, keyDat
   })
 }
 
+/**
+ * What each Baileys line stores and reads, for every parity suite (folder,
+ * SQLite, PostgreSQL): `{ credKeysMatch, keyData, checkSessionReads, legacy }`
+ * for `defineParityTests` / `defineSqliteParityTests`.
+ */
+function lineOptions(line) {
+  if (line === 'v6') {
+    return {
+      // fresh creds have v6's key set with flavor 'v6'
+      credKeysMatch: (opts) => Boolean(opts && opts.flavor === 'v6'),
+      keyData: {
+        // libsignal SessionRecord objects: JSON-ish with nested Buffers, and serialize()'s base64 form
+        sessionForms: [sessionWithBuffers, sessionSerialized],
+        // sender key records as libsignal's SenderKeyRecord#serialize() (states array with Buffers)
+        senderKey: senderKeyStates,
+        olderSenderKey: senderKeyStates,
+        extraIdentityKeys: () => ({}),
+      },
+      checkSessionReads(reads, data) {
+        const id = Object.keys(data.session['5511987654321.0']._sessions)[0]
+        expect(Buffer.isBuffer(reads.session['5511987654321.0']._sessions[id].currentRatchet.rootKey)).toBe(true)
+      },
+      legacy: {
+        files: {
+          1: '{"private":{"type":"Buffer","data":[1,2,3]},"public":{"buffer":true,"data":"AQID"}}',
+          2: '{"public":{"buffer":true,"value":"AQID"},"private":{"type":"Buffer"}}',
+          // parses, but v6 cannot revive it: left as it was
+          3: '{"x":{"type":"Buffer","data":{"a":1}}}',
+          4: '{"0":1,"1":2,"nested":{"0":3}}',
+          5: '{"type":"Buffer","data":"-_8"}',
+          6: '{"torn":',
+          7: '',
+        },
+        check() {},
+        minWarnings: 3,
+      },
+    }
+  }
+  return {
+    // ours makes v7's key set both with flavor 'v7' and by default
+    credKeysMatch: () => true,
+    keyData: {
+      sessionForms: [
+        () => Buffer.from(JSON.stringify(sessionSerialized())), // raw bytes, as v7 stores a SessionRecord
+        () => new Uint8Array(rb(180)), // a Uint8Array that is not a Buffer
+        () => sessionSerialized(), // libsignal 6 SessionRecord#serialize()
+        () => sessionWithBuffers(), // an older object form, JSON-ish with nested Buffers
+        () => rb(300),
+      ],
+      // sender key record as v7 stores it: `Buffer.from(JSON.stringify(record.serialize()))`
+      senderKey: () => Buffer.from(JSON.stringify(senderKeyStates())),
+      olderSenderKey: senderKeyStates, // older object form
+      extraIdentityKeys: () => ({ '123456789012345@lid': new Uint8Array(pub33()) }),
+    },
+    checkSessionReads(reads, data) {
+      expect(Buffer.isBuffer(reads.session['5511987654321.0'])).toBe(true)
+      expect(reads.session['5511987654321.0'].equals(data.session['5511987654321.0'])).toBe(true)
+      expect(Buffer.isBuffer(reads.session['5511987654321.12'])).toBe(true)
+      expect(reads.session['5511987654321.12'].equals(Buffer.from(data.session['5511987654321.12']))).toBe(true)
+      const nested = reads.session['5511987654321:12@s.whatsapp.net']
+      expect(Buffer.isBuffer(nested._sessions[Object.keys(nested._sessions)[0]].currentRatchet.rootKey)).toBe(true)
+      expect(Buffer.isBuffer(reads['sender-key']['123-456@g.us::789::0'])).toBe(true)
+    },
+    legacy: {
+      files: {
+        // a Uint8Array stored by an old version as an index-keyed object
+        1: '{"private":{"0":1,"1":2,"2":3},"public":{"type":"Buffer","data":"AQID"}}',
+        // keys that parseInt accepts, values taken modulo 256
+        2: '{"1a":5," 1":6,"-1":7,"0":300,"3":-1,"4":1.7}',
+        // v6-only forms stay plain objects in v7
+        3: '{"x":{"type":"Buffer","data":[1,2,3]},"y":{"buffer":true,"data":"AQID"},"z":{}}',
+        4: '{"0":1,"1":"x","arr":[1,2],"n":{"0":1,"b":2}}',
+        5: '{"type":"Buffer","data":"-_8"}',
+        6: '{"torn":',
+        7: '',
+      },
+      check(mine) {
+        expect(Buffer.isBuffer(mine[2])).toBe(true)
+      },
+      minWarnings: 2,
+    },
+  }
+}
+
 module.exports = {
   defineParityTests,
+  lineOptions,
   makeParityFixtures,
   // helpers and fixtures the SQLite parity cases (support/sqlite-parity-cases.js) share
   dump,

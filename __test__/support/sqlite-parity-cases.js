@@ -24,7 +24,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const { makeParityFixtures, dump, readAll, dumpReads, shape, pairedCreds, rb, pub33, APP_STATE_IDS, MISSING, sessionWithBuffers, sessionSerialized, senderKeyStates } = require('./parity-cases.js')
+const { makeParityFixtures, dump, readAll, dumpReads, shape, pairedCreds, rb, pub33, APP_STATE_IDS, MISSING, lineOptions } = require('./parity-cases.js')
 
 /** Settles to the rejection of `promise`, or to null when it resolves. */
 const rejectionOf = (promise) =>
@@ -528,80 +528,5 @@ function defineSqliteParityTests({ line, baileys, ours, flavors, credKeysMatch, 
   })
 }
 
-/**
- * What each Baileys line stores and reads, the same for every database
- * store's parity suite (SQLite, PostgreSQL): `{ credKeysMatch, keyData,
- * checkSessionReads, legacy }` for `defineSqliteParityTests`.
- */
-function lineOptions(line) {
-  if (line === 'v6') {
-    return {
-      credKeysMatch: (opts) => Boolean(opts && opts.flavor === 'v6'),
-      keyData: {
-        sessionForms: [sessionWithBuffers, sessionSerialized],
-        senderKey: senderKeyStates,
-        olderSenderKey: senderKeyStates,
-        extraIdentityKeys: () => ({}),
-      },
-      checkSessionReads(reads, data) {
-        const id = Object.keys(data.session['5511987654321.0']._sessions)[0]
-        expect(Buffer.isBuffer(reads.session['5511987654321.0']._sessions[id].currentRatchet.rootKey)).toBe(true)
-      },
-      legacy: {
-        files: {
-          1: '{"private":{"type":"Buffer","data":[1,2,3]},"public":{"buffer":true,"data":"AQID"}}',
-          2: '{"public":{"buffer":true,"value":"AQID"},"private":{"type":"Buffer"}}',
-          // parses, but v6 cannot revive it: left as it was
-          3: '{"x":{"type":"Buffer","data":{"a":1}}}',
-          4: '{"0":1,"1":2,"nested":{"0":3}}',
-          5: '{"type":"Buffer","data":"-_8"}',
-          6: '{"torn":',
-          7: '',
-        },
-        check() {},
-        minWarnings: 3,
-      },
-    }
-  }
-  return {
-    credKeysMatch: () => true,
-    keyData: {
-      sessionForms: [
-        () => Buffer.from(JSON.stringify(sessionSerialized())), // raw bytes, as v7 stores a SessionRecord
-        () => new Uint8Array(rb(180)), // a Uint8Array that is not a Buffer
-        () => sessionSerialized(),
-        () => sessionWithBuffers(), // an older object form
-        () => rb(300),
-      ],
-      senderKey: () => Buffer.from(JSON.stringify(senderKeyStates())),
-      olderSenderKey: senderKeyStates,
-      extraIdentityKeys: () => ({ '123456789012345@lid': new Uint8Array(pub33()) }),
-    },
-    checkSessionReads(reads, data) {
-      expect(Buffer.isBuffer(reads.session['5511987654321.0'])).toBe(true)
-      expect(reads.session['5511987654321.0'].equals(data.session['5511987654321.0'])).toBe(true)
-      expect(Buffer.isBuffer(reads.session['5511987654321.12'])).toBe(true)
-      expect(reads.session['5511987654321.12'].equals(Buffer.from(data.session['5511987654321.12']))).toBe(true)
-      const nested = reads.session['5511987654321:12@s.whatsapp.net']
-      expect(Buffer.isBuffer(nested._sessions[Object.keys(nested._sessions)[0]].currentRatchet.rootKey)).toBe(true)
-      expect(Buffer.isBuffer(reads['sender-key']['123-456@g.us::789::0'])).toBe(true)
-    },
-    legacy: {
-      files: {
-        1: '{"private":{"0":1,"1":2,"2":3},"public":{"type":"Buffer","data":"AQID"}}',
-        2: '{"1a":5," 1":6,"-1":7,"0":300,"3":-1,"4":1.7}',
-        3: '{"x":{"type":"Buffer","data":[1,2,3]},"y":{"buffer":true,"data":"AQID"},"z":{}}',
-        4: '{"0":1,"1":"x","arr":[1,2],"n":{"0":1,"b":2}}',
-        5: '{"type":"Buffer","data":"-_8"}',
-        6: '{"torn":',
-        7: '',
-      },
-      check(mine) {
-        expect(Buffer.isBuffer(mine[2])).toBe(true)
-      },
-      minWarnings: 2,
-    },
-  }
-}
-
+// Each line's options are the folder suites' (parity-cases.js), re-exported here.
 module.exports = { defineSqliteParityTests, sqliteStore, lineOptions }
