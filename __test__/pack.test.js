@@ -12,15 +12,30 @@
 // `.node` shipped in the tarball itself. The install runs `--offline` (the
 // tarball has no other dependencies); should that ever fail, it is retried
 // with `--prefer-offline`, and the test says which one worked.
+//
+// Each platform package `npm/<platform>` is packed too, with its binary in
+// place (this machine's own build where there is one, a stand-in file for the
+// other targets): its `os` / `cpu` / `libc` must be the target's, and it must
+// ship that one binary. A real binary's own headers (ELF, Mach-O, PE) must
+// agree with those fields, so a binary put in the wrong package is caught.
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
+const zlib = require('node:zlib')
+
+const { describeBinary, mismatches } = require('./support/binary-format.js')
+const { describeTarget } = require('./support/targets.js')
+
 const ROOT = path.join(__dirname, '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+// The npm that runs us (`npm run test:js`) through node itself, which also
+// works on Windows, where spawning npm.cmd needs a shell; else npm from PATH.
+const NPM = 'npm'
+const NPM_CLI = /npm-cli\.js$/.test(process.env.npm_execpath || '') ? process.env.npm_execpath : null
+const NPM_COMMAND = NPM_CLI ? [process.execPath, NPM_CLI] : [process.platform === 'win32' ? 'npm.cmd' : 'npm']
 
 jest.setTimeout(300_000)
 
@@ -35,6 +50,7 @@ afterAll(() => {
 })
 
 function run(cmd, args, cwd, extraEnv = {}) {
+  if (cmd === NPM) [cmd, ...args] = [...NPM_COMMAND, ...args]
   const r = spawnSync(cmd, args, {
     cwd,
     encoding: 'utf8',
@@ -49,11 +65,32 @@ function ok(r, what) {
   return r
 }
 
-/** The napi-rs platform name of a Rust target triple (linux only here). */
+/** The napi-rs platform name of a Rust target triple. */
 function platformArchABI(triple) {
-  const m = /^(x86_64|aarch64)-unknown-linux-(gnu|musl)$/.exec(triple)
-  if (!m) throw new Error(`unexpected target ${triple}: teach this test its platform name`)
-  return `linux-${m[1] === 'x86_64' ? 'x64' : 'arm64'}-${m[2]}`
+  return describeTarget(triple).name
+}
+
+/** The binaries built on this machine (or downloaded from CI) beside package.json. */
+function localBinaries() {
+  return fs.readdirSync(ROOT).filter((f) => /^baileys-auth-native\..+\.node$/.test(f))
+}
+
+/** The entries of a .tgz (npm's tarballs: gzip, ustar), as { path: Buffer }. */
+function readTarball(file) {
+  const tar = zlib.gunzipSync(fs.readFileSync(file))
+  const out = {}
+  for (let o = 0; o + 512 <= tar.length; ) {
+    const header = tar.subarray(o, o + 512)
+    if (header.every((b) => b === 0)) break
+    const field = (at, len) => header.toString('utf8', at, at + len).replace(/\0.*$/s, '')
+    const prefix = field(345, 155)
+    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100)
+    const size = parseInt(field(124, 12).trim() || '0', 8)
+    const type = field(156, 1)
+    if (type === '0' || type === '') out[name] = tar.subarray(o + 512, o + 512 + size)
+    o += 512 + Math.ceil(size / 512) * 512
+  }
+  return out
 }
 
 let tarball
@@ -133,8 +170,20 @@ test('the napi-rs layout is consistent: targets, npm/<platform> packages, option
   expect(pkg.license).toBe('MIT')
   expect(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   const expectedOptional = {}
-  for (const triple of pkg.napi.targets) {
-    const abi = platformArchABI(triple)
+  // napi's own reading of each triple (its package loads ESM dependencies,
+  // which jest's module system does not: so in a child node).
+  const napiSays = JSON.parse(
+    ok(
+      run(process.execPath, ['-e', `const { parseTriple } = require('@napi-rs/cli'); console.log(JSON.stringify(process.argv.slice(1).map(parseTriple)))`, ...pkg.napi.targets], ROOT),
+      'parseTriple',
+    ).stdout,
+  )
+  for (const [i, triple] of pkg.napi.targets.entries()) {
+    const t = describeTarget(triple)
+    const abi = t.name
+    // ... gives the same names as ours.
+    expect({ triple, name: napiSays[i].platformArchABI, os: napiSays[i].platform, cpu: napiSays[i].arch })
+      .toEqual({ triple, name: abi, os: t.os, cpu: t.cpu })
     const name = `${pkg.name}-${abi}`
     expectedOptional[name] = pkg.version
     const sub = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', abi, 'package.json'), 'utf8'))
@@ -144,10 +193,12 @@ test('the napi-rs layout is consistent: targets, npm/<platform> packages, option
       main: `${pkg.napi.binaryName}.${abi}.node`,
       files: [`${pkg.napi.binaryName}.${abi}.node`],
       license: pkg.license,
-      os: ['linux'],
-      cpu: [abi.includes('x64') ? 'x64' : 'arm64'],
-      libc: [abi.endsWith('musl') ? 'musl' : 'glibc'],
+      os: [t.os],
+      cpu: [t.cpu],
     })
+    // libc only where npm reads it: Linux.
+    if (t.libc) expect(sub.libc).toEqual([t.libc])
+    else expect(sub.libc).toBeUndefined()
     // The generated loader looks for exactly these names.
     const loader = fs.readFileSync(path.join(ROOT, 'binding.js'), 'utf8')
     expect(loader).toContain(`'./${pkg.napi.binaryName}.${abi}.node'`)
@@ -158,6 +209,9 @@ test('the napi-rs layout is consistent: targets, npm/<platform> packages, option
   // (the platform packages, at this version) when publishing.
   expect(pkg.optionalDependencies).toBeUndefined()
   expect(Object.keys(expectedOptional).length).toBe(pkg.napi.targets.length)
+  // One folder per target, none left over from a dropped one.
+  const folders = fs.readdirSync(path.join(ROOT, 'npm'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
+  expect(folders.sort()).toEqual(pkg.napi.targets.map(platformArchABI).sort())
 })
 
 test('napi prepublish -t npm accepts the layout (dry run, in a staged copy with the artifacts in place)', () => {
@@ -184,6 +238,88 @@ test('napi prepublish -t npm accepts the layout (dry run, in a staged copy with 
   const napi = path.join(ROOT, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
   const env = { GITHUB_REPOSITORY: '', GITHUB_TOKEN: '' }
   ok(run(process.execPath, [napi, 'prepublish', '-t', 'npm', '--dry-run'], stage, env), 'napi prepublish --dry-run')
+})
+
+// Each platform package as npm would publish it, its binary in place: the
+// real one where this machine has it (what `napi artifacts` puts there in CI),
+// a stand-in file for the others.
+describe.each(pkg.napi.targets.map((triple) => [describeTarget(triple).name, describeTarget(triple)]))(
+  'npm/%s packs as its own platform package',
+  (abi, target) => {
+    const file = `${pkg.napi.binaryName}.${abi}.node`
+    const real = localBinaries().includes(file)
+    let stage
+    let dryRun
+    let manifest
+    let entries
+
+    beforeAll(() => {
+      stage = path.join(tmpDir(`platform-${abi}`), abi)
+      fs.cpSync(path.join(ROOT, 'npm', abi), stage, { recursive: true })
+      if (real) fs.copyFileSync(path.join(ROOT, file), path.join(stage, file))
+      else fs.writeFileSync(path.join(stage, file), 'stand-in for a CI artifact\n')
+      const r = ok(run(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], stage), `npm pack --dry-run in npm/${abi}`)
+      ;[dryRun] = JSON.parse(r.stdout)
+      // The real tarball, for the manifest as npm writes it.
+      const dest = tmpDir(`platform-${abi}-tgz`)
+      const packed = ok(run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], stage), `npm pack in npm/${abi}`)
+      entries = readTarball(path.join(dest, JSON.parse(packed.stdout)[0].filename))
+      manifest = JSON.parse(entries['package/package.json'].toString('utf8'))
+    })
+
+    test(`ships only ${file} besides package.json and README.md`, () => {
+      expect(dryRun.name).toBe(`${pkg.name}-${abi}`)
+      expect(dryRun.version).toBe(pkg.version)
+      expect(dryRun.files.map((f) => f.path).sort()).toEqual([file, 'README.md', 'package.json'].sort())
+      // The tarball holds what the dry run announced.
+      expect(Object.keys(entries).sort()).toEqual(dryRun.files.map((f) => `package/${f.path}`).sort())
+      expect(manifest.main).toBe(file)
+    })
+
+    test(`os / cpu / libc are ${[target.os, target.cpu, target.libc].filter(Boolean).join(' / ')}`, () => {
+      expect(manifest.os).toEqual([target.os])
+      expect(manifest.cpu).toEqual([target.cpu])
+      if (target.libc) expect(manifest.libc).toEqual([target.libc])
+      else expect(manifest.libc).toBeUndefined()
+    })
+
+    ;(real ? test : test.skip)(`the real ${file} is built for what the package says (its own headers)`, () => {
+      const shipped = entries[`package/${file}`]
+      expect(shipped.equals(fs.readFileSync(path.join(ROOT, file)))).toBe(true)
+      const bin = describeBinary(shipped)
+      console.log(`${file}: ${JSON.stringify(bin)}`)
+      expect(bin.bits).toBe(64)
+      expect(mismatches(bin, manifest)).toEqual([])
+    })
+  },
+)
+
+test('the header check tells the real local binary from a mislabelled one', () => {
+  const binaries = localBinaries()
+  expect(binaries.length).toBeGreaterThan(0)
+  for (const file of binaries) {
+    const abi = /^baileys-auth-native\.(.+)\.node$/.exec(file)[1]
+    const bin = describeBinary(fs.readFileSync(path.join(ROOT, file)))
+    if (abi === 'linux-x64-gnu') {
+      // The x86-64 glibc build: ELF64, e_machine x86-64, and it needs glibc's
+      // libc.so.6 or its loader ld-linux-x86-64.
+      expect(bin).toMatchObject({ format: 'elf', bits: 64, os: 'linux', cpu: 'x64', libc: 'glibc' })
+      expect([...bin.needed, bin.interp || ''].some((l) => /(^|\/)(libc\.so\.6|ld-linux-x86-64\.so\.2)$/.test(l))).toBe(true)
+    }
+    for (const triple of pkg.napi.targets) {
+      const other = describeTarget(triple)
+      const fields = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', other.name, 'package.json'), 'utf8'))
+      const found = mismatches(bin, fields)
+      // Right in its own package, caught in every other one.
+      if (other.name === abi) expect({ package: other.name, found }).toEqual({ package: other.name, found: [] })
+      else expect({ package: other.name, caught: found.length > 0 }).toEqual({ package: other.name, caught: true })
+    }
+  }
+  // The reader itself, on a binary whose platform is known: the running node.
+  if (process.platform === 'linux' || process.platform === 'darwin' || process.platform === 'win32') {
+    const self = describeBinary(fs.readFileSync(process.execPath))
+    expect({ os: self.os, cpu: self.cpu }).toEqual({ os: process.platform, cpu: process.arch })
+  }
 })
 
 test('npm install <tarball> succeeds although the platform packages are not published', () => {
