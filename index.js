@@ -3,7 +3,7 @@
 // to the native binding. Codec, file naming, I/O, locking and credentials are
 // all in Rust (see src/ and core/).
 
-const binding = require('./binding.js')
+const binding = require('./load-binding.js')
 
 /** `creds.json` exists but cannot be read: it was left exactly as it was. */
 class AuthFileCorruptError extends Error {

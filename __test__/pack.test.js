@@ -130,6 +130,7 @@ test('npm pack ships the wrapper, the loader, the types and the local addon; no 
     'index.js',
     'index.mjs',
     'index.d.ts',
+    'load-binding.js',
     'binding.js',
     'binding.d.ts',
     'LICENSE',
