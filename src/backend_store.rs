@@ -12,8 +12,8 @@ use baileys_auth_core::backend::{Backend, BackendError};
 use baileys_auth_core::backends::folder;
 use baileys_auth_core::backends::sqlite::{self, SqliteOptions};
 use baileys_auth_core::keystore::{KeyChange, KeyStore};
-use baileys_auth_core::seal::{Sealed, Sealer};
 use baileys_auth_core::migrate::{compare_page, copy_creds, copy_page, PageCheck, PageCopy};
+use baileys_auth_core::seal::{Sealed, Sealer};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 

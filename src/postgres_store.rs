@@ -131,7 +131,12 @@ fn number_option(js: &Js, o: Val, name: &std::ffi::CStr, min: f64, max: f64) -> 
 /// one account's report (`account` a string), or every account with its key
 /// count and lease (`account` null). Read-only: no lease is taken.
 #[napi(js_name = "inspectPostgres", catch_unwind)]
-pub fn inspect_postgres<'a>(env: &'a Env, connection: Unknown<'a>, account: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+pub fn inspect_postgres<'a>(
+  env: &'a Env,
+  connection: Unknown<'a>,
+  account: Unknown<'a>,
+  options: Option<Unknown<'a>>,
+) -> Result<Unknown<'a>> {
   promise_or_rejection(env, |js| {
     let spec = connection_arg(js, connection.value().value)?;
     let account = match js.type_of(account.value().value)? {
@@ -203,7 +208,7 @@ fn report_value(r: &Report) -> Value {
       o.push("quarantined", Value::Number(r.quarantined as f64));
       o.push("verified", Value::Number(r.verified as f64));
       o.push("sealed", Value::Number(r.sealed as f64));
-  o.push("sealed", Value::Number(r.sealed as f64));
+      o.push("sealed", Value::Number(r.sealed as f64));
       o.push("findings", Value::Array(r.findings.iter().map(finding_value).collect()));
       Value::Object(o)
     }

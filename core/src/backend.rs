@@ -110,14 +110,7 @@ pub struct BackendError {
 
 impl BackendError {
   pub fn new(kind: ErrorKind, message: impl Into<String>) -> BackendError {
-    BackendError {
-      kind,
-      message: message.into(),
-      code: kind.default_code(),
-      owner_pid: None,
-      owner_host: None,
-      owner_until_ms: None,
-    }
+    BackendError { kind, message: message.into(), code: kind.default_code(), owner_pid: None, owner_host: None, owner_until_ms: None }
   }
 
   pub fn with_code(mut self, code: &'static str) -> BackendError {

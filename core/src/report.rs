@@ -47,7 +47,12 @@ pub fn check_value(key_type: &str, id: &str, bytes: &[u8], flavor: Flavor) -> Op
   if crate::seal::is_sealed(bytes) {
     return None;
   }
-  let finding = |problem, e: &dyn std::fmt::Display| Finding { key_type: Some(key_type.to_owned()), id: Some(id.to_owned()), problem, detail: e.to_string() };
+  let finding = |problem, e: &dyn std::fmt::Display| Finding {
+    key_type: Some(key_type.to_owned()),
+    id: Some(id.to_owned()),
+    problem,
+    detail: e.to_string(),
+  };
   match codec::parse_file(bytes, flavor) {
     Ok(_) => None,
     Err(ParseError::Revive(e)) => Some(finding("revive", &e)),

@@ -171,13 +171,7 @@ impl Backend for Sealed {
     let t = key_type.to_owned();
     let asked = ids.clone();
     map(self.inner.read(key_type, ids), move |reads| {
-      Ok(
-        reads
-          .into_iter()
-          .zip(&asked)
-          .map(|(r, id)| r.and_then(|b| b.map(|b| s.open(&Place::Key(&t, id), &b)).transpose()))
-          .collect(),
-      )
+      Ok(reads.into_iter().zip(&asked).map(|(r, id)| r.and_then(|b| b.map(|b| s.open(&Place::Key(&t, id), &b)).transpose())).collect())
     })
   }
 

@@ -109,7 +109,9 @@ fn concurrent_writes_share_commits_and_each_lands_whole() {
   let o = options(&url, "group", "g");
   let b = postgres::open(&o).unwrap();
   let calls: Vec<_> = (0..64)
-    .map(|i| b.apply(vec![KeyWrite::put("session", format!("s{i}"), vec![b'x'; 64]), KeyWrite::put("sender-key", format!("k{i}"), b"{}".to_vec())]))
+    .map(|i| {
+      b.apply(vec![KeyWrite::put("session", format!("s{i}"), vec![b'x'; 64]), KeyWrite::put("sender-key", format!("k{i}"), b"{}".to_vec())])
+    })
     .collect();
   for c in calls {
     c.wait().unwrap();

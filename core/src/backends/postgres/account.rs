@@ -38,12 +38,27 @@ const MAX_BATCH: usize = 1024;
 
 pub enum Work {
   LoadCreds(Completer<Option<Vec<u8>>>),
-  Read { key_type: String, ids: Vec<String>, done: Completer<Vec<KeyRead>> },
-  List { key_type: String, after: Option<String>, limit: usize, done: Completer<Vec<String>> },
-  Write { op: WriteOp, done: Completer<()> },
+  Read {
+    key_type: String,
+    ids: Vec<String>,
+    done: Completer<Vec<KeyRead>>,
+  },
+  List {
+    key_type: String,
+    after: Option<String>,
+    limit: usize,
+    done: Completer<Vec<String>>,
+  },
+  Write {
+    op: WriteOp,
+    done: Completer<()>,
+  },
   /// Completes once everything before it is done; with `release`, also ends
   /// the lease and stops the task.
-  Close { release: bool, done: Completer<()> },
+  Close {
+    release: bool,
+    done: Completer<()>,
+  },
 }
 
 pub enum WriteOp {
@@ -234,7 +249,11 @@ async fn release_lease(account: &Account) -> BackendResult<()> {
 /// call ran out of time is dropped, not put back: it may still be mid-answer.
 async fn timed<T>(account: &Account, deadline: Instant, f: impl AsyncFnOnce(&Object) -> BackendResult<T>) -> BackendResult<T> {
   let late = || {
-    unavailable(format!("the PostgreSQL server at {} did not answer within {} ms", account.server.display, account.server.timeout.as_millis()))
+    unavailable(format!(
+      "the PostgreSQL server at {} did not answer within {} ms",
+      account.server.display,
+      account.server.timeout.as_millis()
+    ))
   };
   let conn = match tokio::time::timeout_at(deadline, account.connection()).await {
     Ok(conn) => conn?,
@@ -337,7 +356,12 @@ enum Stmt<'a> {
     creds: Option<&'a [u8]>,
   },
   Clear,
-  Quarantine { key_type: &'a str, id: &'a str, bytes: &'a [u8], reason: &'a str },
+  Quarantine {
+    key_type: &'a str,
+    id: &'a str,
+    bytes: &'a [u8],
+    reason: &'a str,
+  },
 }
 
 impl<'a> Stmt<'a> {
@@ -377,7 +401,12 @@ impl<'a> Stmt<'a> {
 /// call after the other (an upsert may not touch a row twice either). A
 /// `clear` or a quarantine keeps its place between them.
 fn statements(ops: &[WriteOp]) -> Vec<Stmt<'_>> {
-  fn flush<'a>(out: &mut Vec<Stmt<'a>>, last: &mut HashMap<(&'a str, &'a str), &'a KeyOp>, order: &mut Vec<(&'a str, &'a str)>, creds: &mut Option<&'a [u8]>) {
+  fn flush<'a>(
+    out: &mut Vec<Stmt<'a>>,
+    last: &mut HashMap<(&'a str, &'a str), &'a KeyOp>,
+    order: &mut Vec<(&'a str, &'a str)>,
+    creds: &mut Option<&'a [u8]>,
+  ) {
     let mut stmt = Stmt::apply();
     if let Stmt::Apply { del_types, del_ids, put_types, put_ids, put_values, creds: c } = &mut stmt {
       for key in order.drain(..) {
@@ -555,7 +584,10 @@ pub async fn heartbeat(account: Arc<Account>) {
     if !account.caller_alive() {
       continue;
     }
-    let renewed = timed(&account, Instant::now() + account.server.timeout, async |conn| lease::renew(conn, &account.stmts, &account.name, account.token, account.ttl).await).await;
+    let renewed = timed(&account, Instant::now() + account.server.timeout, async |conn| {
+      lease::renew(conn, &account.stmts, &account.name, account.token, account.ttl).await
+    })
+    .await;
     account.stats.renewals.fetch_add(1, Ordering::Relaxed);
     if let Ok(false) = renewed {
       if !account.released.load(Ordering::SeqCst) {

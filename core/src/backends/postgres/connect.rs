@@ -169,8 +169,18 @@ pub fn resolve(spec: &ConnectionSpec, env: &dyn Fn(&str) -> Option<String>) -> B
         return Err(invalid(format!("\"{k}\" (client certificates) is not supported; use a password")));
       }
       // Harmless libpq keys tokio-postgres does not know.
-      "sslcompression" | "gssencmode" | "krbsrvname" | "requiressl" | "service" | "passfile" | "sslcrl" | "sslcrldir"
-      | "sslsni" | "ssl_min_protocol_version" | "ssl_max_protocol_version" | "fallback_application_name" => {}
+      "sslcompression"
+      | "gssencmode"
+      | "krbsrvname"
+      | "requiressl"
+      | "service"
+      | "passfile"
+      | "sslcrl"
+      | "sslcrldir"
+      | "sslsni"
+      | "ssl_min_protocol_version"
+      | "ssl_max_protocol_version"
+      | "fallback_application_name" => {}
       _ => rest.push((k, v)),
     }
   }

@@ -73,11 +73,7 @@ pub async fn acquire(conn: &Object, s: &Statements, account: &str, owner: &Owner
   let wait = format!("BEGIN; SET LOCAL lock_timeout = {}", lock_wait(ttl).as_millis());
   // One round trip: the three are pipelined.
   let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [&account, &owner.host, &owner.pid, &owner.id, &ttl_ms];
-  let (begun, row, committed) = tokio::join!(
-    conn.batch_execute(&wait),
-    conn.query_opt(&acquire, &params),
-    conn.batch_execute("COMMIT")
-  );
+  let (begun, row, committed) = tokio::join!(conn.batch_execute(&wait), conn.query_opt(&acquire, &params), conn.batch_execute("COMMIT"));
   begun.map_err(fail)?;
   let row = match row {
     Ok(row) => row,

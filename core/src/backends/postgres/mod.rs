@@ -78,11 +78,9 @@ pub(crate) async fn connection(server: &Server) -> BackendResult<Object> {
     use deadpool_postgres::PoolError;
     match e {
       PoolError::Backend(e) => error::pg_error(&e, &format!("cannot connect to the PostgreSQL server at {}", server.display)),
-      PoolError::Timeout(_) => error::unavailable(format!(
-        "no connection to the PostgreSQL server at {} within {} ms",
-        server.display,
-        server.timeout.as_millis()
-      )),
+      PoolError::Timeout(_) => {
+        error::unavailable(format!("no connection to the PostgreSQL server at {} within {} ms", server.display, server.timeout.as_millis()))
+      }
       other => BackendError::new(ErrorKind::Unavailable, format!("cannot connect to the PostgreSQL server at {}: {other}", server.display)),
     }
   })
@@ -178,7 +176,13 @@ pub fn open(options: &PostgresOptions) -> BackendResult<PostgresBackend> {
   opened.map(|shared| PostgresBackend { shared, closed: AtomicBool::new(false) })
 }
 
-fn start(rt: &tokio::runtime::Runtime, server: &Arc<Server>, tables: &Tables, options: &PostgresOptions, key: &str) -> BackendResult<Arc<Shared>> {
+fn start(
+  rt: &tokio::runtime::Runtime,
+  server: &Arc<Server>,
+  tables: &Tables,
+  options: &PostgresOptions,
+  key: &str,
+) -> BackendResult<Arc<Shared>> {
   let stmts = Arc::new(Statements::new(tables));
   let owner = lease::Owner::this_process();
   let ttl = options.lease_ttl.max(Duration::from_millis(100));
@@ -210,7 +214,13 @@ fn start(rt: &tokio::runtime::Runtime, server: &Arc<Server>, tables: &Tables, op
     stats: Default::default(),
   });
   let (tx, rx) = mpsc::unbounded_channel();
-  let shared = Arc::new(Shared { key: key.to_owned(), account: account.clone(), queue: tx, finished: Mutex::new(false), finished_wake: Condvar::new() });
+  let shared = Arc::new(Shared {
+    key: key.to_owned(),
+    account: account.clone(),
+    queue: tx,
+    finished: Mutex::new(false),
+    finished_wake: Condvar::new(),
+  });
   let done = shared.clone();
   rt.spawn(async move {
     account::run(account, rx).await;

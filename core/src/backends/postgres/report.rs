@@ -155,10 +155,8 @@ async fn account_report(conn: &deadpool_postgres::Object, t: &Tables, account: &
   let q = format!("SELECT count(*) FROM {} WHERE account = $1", t.quarantine);
   out.quarantined = conn.query_one(&q, &[&account]).await.map_err(fail)?.get::<_, i64>(0).max(0) as u64;
   if o.verify {
-    let page = format!(
-      "SELECT type, id, value FROM {} WHERE account = $1 AND (type, id) > ($2, $3) ORDER BY type, id LIMIT {PAGE}",
-      t.keys
-    );
+    let page =
+      format!("SELECT type, id, value FROM {} WHERE account = $1 AND (type, id) > ($2, $3) ORDER BY type, id LIMIT {PAGE}", t.keys);
     let (mut after_type, mut after_id) = (String::new(), String::new());
     loop {
       let rows = conn.query(&page, &[&account, &after_type, &after_id]).await.map_err(fail)?;

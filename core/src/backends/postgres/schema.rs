@@ -79,17 +79,12 @@ impl Tables {
 /// digits and `_` only, so quoting cannot be escaped and the name is the same
 /// in every tool.
 fn check_identifier(s: &str, what: &str, max: usize) -> BackendResult<()> {
-  let ok = !s.is_empty()
-    && s.len() <= max
-    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    && !s.as_bytes()[0].is_ascii_digit();
+  let ok =
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !s.as_bytes()[0].is_ascii_digit();
   if ok {
     Ok(())
   } else {
-    Err(BackendError::new(
-      ErrorKind::Invalid,
-      format!("{what} must be 1 to {max} letters, digits or '_', not starting with a digit"),
-    ))
+    Err(BackendError::new(ErrorKind::Invalid, format!("{what} must be 1 to {max} letters, digits or '_', not starting with a digit")))
   }
 }
 
@@ -113,9 +108,7 @@ pub async fn ensure(client: &mut Client, t: &Tables) -> BackendResult<()> {
   if let Some(s) = &t.schema {
     tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{s}\"")).await.map_err(fail)?;
   }
-  tx.batch_execute(&format!("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, value text NOT NULL)", t.meta))
-    .await
-    .map_err(fail)?;
+  tx.batch_execute(&format!("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, value text NOT NULL)", t.meta)).await.map_err(fail)?;
   if let Some(row) = tx.query_opt(&format!("SELECT value FROM {} WHERE name = 'schema_version'", t.meta), &[]).await.map_err(fail)? {
     // Another process created them while we waited for the lock.
     return check_version(row.get::<_, String>(0).as_str(), t);

@@ -90,11 +90,21 @@ impl ServerCertVerifier for ChainOnly {
     }
   }
 
-  fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, TlsError> {
+  fn verify_tls12_signature(
+    &self,
+    m: &[u8],
+    c: &CertificateDer<'_>,
+    d: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, TlsError> {
     self.webpki.verify_tls12_signature(m, c, d)
   }
 
-  fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, TlsError> {
+  fn verify_tls13_signature(
+    &self,
+    m: &[u8],
+    c: &CertificateDer<'_>,
+    d: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, TlsError> {
     self.webpki.verify_tls13_signature(m, c, d)
   }
 
@@ -123,11 +133,21 @@ impl ServerCertVerifier for NoCheck {
     Ok(ServerCertVerified::assertion())
   }
 
-  fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, TlsError> {
+  fn verify_tls12_signature(
+    &self,
+    m: &[u8],
+    c: &CertificateDer<'_>,
+    d: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, TlsError> {
     verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
   }
 
-  fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, TlsError> {
+  fn verify_tls13_signature(
+    &self,
+    m: &[u8],
+    c: &CertificateDer<'_>,
+    d: &DigitallySignedStruct,
+  ) -> Result<HandshakeSignatureValid, TlsError> {
     verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
   }
 
