@@ -127,6 +127,12 @@ export declare function inspectPostgres(connection: unknown, account: unknown, o
 
 export declare function inspectSqlite(dbPath: unknown, options?: unknown | undefined | null): unknown
 
+/**
+ * `ioLayer()`: which I/O layer this binary's folder store uses, `'unix'` or
+ * `'portable'` (built with the `portable-io` feature, or for Windows).
+ */
+export declare function ioLayer(): string
+
 /** `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`. */
 export declare function openAuthState(folder: unknown, options?: unknown | undefined | null): unknown
 

@@ -843,6 +843,7 @@ module.exports.initAuthCreds = nativeBinding.initAuthCreds
 module.exports.inspectFolder = nativeBinding.inspectFolder
 module.exports.inspectPostgres = nativeBinding.inspectPostgres
 module.exports.inspectSqlite = nativeBinding.inspectSqlite
+module.exports.ioLayer = nativeBinding.ioLayer
 module.exports.openAuthState = nativeBinding.openAuthState
 module.exports.openFolderStore = nativeBinding.openFolderStore
 module.exports.openPostgresAuthState = nativeBinding.openPostgresAuthState

@@ -119,3 +119,10 @@ fn report_value(path: &str, r: &Report) -> Value {
   o.push("findings", Value::Array(findings));
   Value::Object(o)
 }
+
+/// `ioLayer()`: which I/O layer this binary's folder store uses, `'unix'` or
+/// `'portable'` (built with the `portable-io` feature, or for Windows).
+#[napi(js_name = "ioLayer")]
+pub fn io_layer() -> &'static str {
+  baileys_auth_core::store::io::layer()
+}

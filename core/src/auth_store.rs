@@ -351,7 +351,7 @@ fn read_parsed(folder: &Folder, name: &str, too_large: &'static str) -> Result<P
         Ok(v) => Parsed::Value(v),
         Err(e) => Parsed::Unreadable(e),
       }),
-      Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(libc::EFBIG) => {
+      Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(crate::errno::EFBIG) => {
         Ok(Parsed::Unreadable(ParseError::Syntax { message: too_large, offset: 0 }))
       }
       Err(e) => Err(e),

@@ -4,7 +4,8 @@
 //!
 //! - [`codec`]: Baileys' file format (JSON + BufferJSON), both lines' readers.
 //! - [`naming`]: key file names (`fixFileName`); [`listing`]: back from names to ids.
-//! - [`store`]: folder, atomic writes, I/O layer with fault injection.
+//! - [`store`]: folder, atomic writes, I/O layers (Unix, portable) with fault injection;
+//!   [`errno`]: OS error codes by their POSIX names on every platform.
 //! - [`scheduler`]: the worker pool and per-file ordering.
 //! - [`lock`]: one owner process per folder.
 //! - [`inspect`]: what is in a folder, and what cannot be read back (CLI).
@@ -21,6 +22,7 @@ pub mod backend;
 pub mod backends;
 pub mod codec;
 pub mod creds;
+pub mod errno;
 pub mod inspect;
 pub mod keystore;
 pub mod listing;

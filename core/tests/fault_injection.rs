@@ -13,8 +13,15 @@
 //! - no file descriptor leaked (entries of /proc/self/fd, before and after);
 //! - the store still works: the same call without a fault then succeeds.
 //!
+//! Every scenario runs over both I/O layers: the Unix one (directory
+//! descriptors) and the portable one (`std::fs`, which Windows uses).
+//!
 //! `cargo test -p baileys_auth_core --release --test fault_injection -- --nocapture`
 //! prints how many faults were exercised.
+
+// Linux only: it uses /proc/self/fd to count descriptors. The behaviours it proves on
+// other platforms are the jest suites' (which every runner of the workflow runs).
+#![cfg(target_os = "linux")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +32,9 @@ use std::time::Duration;
 use baileys_auth_core::auth_store::{AuthStore, SetOp};
 use baileys_auth_core::codec::{to_json_bytes, Object, Value};
 use baileys_auth_core::store::faults::FaultyIo;
-use baileys_auth_core::store::{OpenOptions, StoreError};
+use baileys_auth_core::store::io::portable::PortableIo;
+use baileys_auth_core::store::io::unix::UnixIo;
+use baileys_auth_core::store::{Io, OpenOptions, StoreError};
 
 /// Descriptor counts are process-wide: one scenario at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -206,9 +215,14 @@ impl Scenario {
 }
 
 /// Runs the call once without faults: how many mutating calls it makes.
-fn count_calls(s: &Scenario) -> usize {
+/// The layers every scenario runs over.
+fn layers() -> [Arc<dyn Io>; 2] {
+  [Arc::new(UnixIo), Arc::new(PortableIo)]
+}
+
+fn count_calls(s: &Scenario, layer: &Arc<dyn Io>) -> usize {
   let dir = s.prepare("count");
-  let io = Arc::new(FaultyIo::new(0, libc::EIO));
+  let io = Arc::new(FaultyIo::over(layer.clone(), 0, libc::EIO));
   let store = s.open(&dir, io.clone());
   io.reset(0);
   s.run(&store).expect("the call without a fault");
@@ -221,16 +235,20 @@ fn count_calls(s: &Scenario) -> usize {
 }
 
 fn exercise(s: &Scenario) -> usize {
+  layers().iter().map(|layer| exercise_over(s, layer)).sum()
+}
+
+fn exercise_over(s: &Scenario, layer: &Arc<dyn Io>) -> usize {
   let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-  let total = count_calls(s);
+  let total = count_calls(s, layer);
   assert!(total > 0, "{}: no mutating call at all", s.name);
   let expected = s.expected();
   let mut exercised = 0;
   for &errno in &ERRNOS {
     for n in 1..=total + 1 {
-      let what = format!("{} (fault at call {n} of {total}, errno {errno})", s.name);
+      let what = format!("{} over the {} layer (fault at call {n} of {total}, errno {errno})", s.name, layer.layer());
       let dir = s.prepare("run");
-      let io = Arc::new(FaultyIo::new(0, errno));
+      let io = Arc::new(FaultyIo::over(layer.clone(), 0, errno));
       let store = s.open(&dir, io.clone());
       let fds_before = fd_count();
       io.reset(n);
@@ -331,7 +349,12 @@ fn exercise(s: &Scenario) -> usize {
     }
   }
   FAULTS.fetch_add(exercised, Ordering::SeqCst);
-  println!("[fault_injection] {}: {total} mutating calls x {} errnos = {exercised} injected faults", s.name, ERRNOS.len());
+  println!(
+    "[fault_injection] {} ({} layer): {total} mutating calls x {} errnos = {exercised} injected faults",
+    s.name,
+    layer.layer(),
+    ERRNOS.len()
+  );
   exercised
 }
 

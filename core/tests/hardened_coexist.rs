@@ -416,7 +416,7 @@ fn a_backup_that_cannot_be_opened_is_the_calls_error() {
   let store = dir.open(false);
   let r = wait(|done| store.get("session", vec!["x".into()], false, done));
   match r.into_iter().next().unwrap() {
-    Err(StoreError::Io { source, .. }) => assert_eq!(source.raw_os_error(), Some(libc::EISDIR)),
+    Err(StoreError::Io { source, .. }) => assert_eq!(source.raw_os_error(), Some(baileys_auth_core::errno::EISDIR)),
     other => panic!("{other:?}"),
   }
 }

@@ -7,6 +7,10 @@
 //! runs one `#[ignore]`d test (`child_*`), told what to do by environment
 //! variables, and does nothing when run without them.
 
+// Linux only: it uses mount namespaces and a tmpfs for the full-disk case, and Unix modes. The behaviours it proves on
+// other platforms are the jest suites' (which every runner of the workflow runs).
+#![cfg(target_os = "linux")]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};

@@ -52,8 +52,8 @@ pub fn backend_error(e: StoreError) -> BackendError {
     StoreError::BadName { .. } | StoreError::Invalid { .. } | StoreError::NotADirectory { .. } => ErrorKind::Invalid,
     StoreError::Internal { .. } => ErrorKind::Internal,
     StoreError::Io { source, .. } => match source.raw_os_error() {
-      Some(libc::ENOSPC) | Some(libc::EDQUOT) => ErrorKind::Full,
-      Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => ErrorKind::ReadOnly,
+      Some(crate::errno::ENOSPC) | Some(crate::errno::EDQUOT) => ErrorKind::Full,
+      Some(crate::errno::EROFS) | Some(crate::errno::EACCES) | Some(crate::errno::EPERM) => ErrorKind::ReadOnly,
       _ => ErrorKind::Io,
     },
   };
@@ -127,7 +127,7 @@ fn read_bytes(folder: &Folder, name: &str) -> Result<Option<Vec<u8>>, StoreError
   match files::read(folder, name, &mut buf) {
     Ok(None) => Ok(None),
     Ok(Some(())) => Ok(Some(buf)),
-    Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(libc::EFBIG) => Ok(Some(TOO_LARGE)),
+    Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(crate::errno::EFBIG) => Ok(Some(TOO_LARGE)),
     Err(e) => Err(e),
   }
 }

@@ -132,6 +132,7 @@ impl StoreError {
       StoreError::Io { source, .. } => Some(source.raw_os_error().map(errno_name).unwrap_or("EIO")),
       StoreError::BadName { error: NameError::TooLong(_) } => Some("ENAMETOOLONG"),
       StoreError::BadName { error: NameError::Nul } => Some("ERR_INVALID_ARG_VALUE"),
+      StoreError::BadName { error: NameError::NotStorable(_) } => Some("EINVAL"),
       StoreError::NotADirectory { .. } => None,
       StoreError::Corrupt { .. } => Some("EBAILEYSCORRUPT"),
       StoreError::Locked { .. } => Some("EBAILEYSLOCKED"),
@@ -142,7 +143,8 @@ impl StoreError {
   pub fn errno(&self) -> Option<i32> {
     match self {
       StoreError::Io { source, .. } => source.raw_os_error(),
-      StoreError::BadName { error: NameError::TooLong(_) } => Some(libc::ENAMETOOLONG),
+      StoreError::BadName { error: NameError::TooLong(_) } => Some(crate::errno::ENAMETOOLONG),
+      StoreError::BadName { error: NameError::NotStorable(_) } => Some(crate::errno::EINVAL),
       _ => None,
     }
   }
@@ -175,50 +177,5 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Symbolic name of an errno, as Node's `err.code`.
-pub fn errno_name(errno: i32) -> &'static str {
-  match errno {
-    libc::EPERM => "EPERM",
-    libc::ENOENT => "ENOENT",
-    libc::EIO => "EIO",
-    libc::EBADF => "EBADF",
-    libc::EAGAIN => "EAGAIN",
-    libc::ENOMEM => "ENOMEM",
-    libc::EACCES => "EACCES",
-    libc::EBUSY => "EBUSY",
-    libc::EEXIST => "EEXIST",
-    libc::EXDEV => "EXDEV",
-    libc::ENOTDIR => "ENOTDIR",
-    libc::EISDIR => "EISDIR",
-    libc::EINVAL => "EINVAL",
-    libc::ENFILE => "ENFILE",
-    libc::EMFILE => "EMFILE",
-    libc::EFBIG => "EFBIG",
-    libc::ENOSPC => "ENOSPC",
-    libc::EROFS => "EROFS",
-    libc::EMLINK => "EMLINK",
-    libc::ENAMETOOLONG => "ENAMETOOLONG",
-    libc::ENOTEMPTY => "ENOTEMPTY",
-    libc::ELOOP => "ELOOP",
-    libc::EDQUOT => "EDQUOT",
-    libc::ESTALE => "ESTALE",
-    libc::ETIMEDOUT => "ETIMEDOUT",
-    libc::EINTR => "EINTR",
-    libc::ENXIO => "ENXIO",
-    libc::ENODEV => "ENODEV",
-    libc::ETXTBSY => "ETXTBSY",
-    libc::EOVERFLOW => "EOVERFLOW",
-    // A server's socket (the PostgreSQL backend).
-    libc::ECONNREFUSED => "ECONNREFUSED",
-    libc::ECONNRESET => "ECONNRESET",
-    libc::ECONNABORTED => "ECONNABORTED",
-    libc::EHOSTUNREACH => "EHOSTUNREACH",
-    libc::ENETUNREACH => "ENETUNREACH",
-    libc::ENETDOWN => "ENETDOWN",
-    libc::EPIPE => "EPIPE",
-    libc::ENOTCONN => "ENOTCONN",
-    libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-    libc::EADDRINUSE => "EADDRINUSE",
-    _ => "UNKNOWN",
-  }
-}
+/// Symbolic name of an OS error code, as Node's `err.code` (see [`crate::errno`]).
+pub use crate::errno::name as errno_name;

@@ -1,17 +1,19 @@
 //! Fault injection: an [`Io`] that fails the Nth mutating system call
-//! (create, write, fsync, rename, unlink, mkdir, close) with a chosen errno.
+//! (create, write, fsync, rename, unlink, mkdir, close) of the layer it wraps
+//! with a chosen errno.
 //! Used by the fault-injection tests to prove that every failure point of a
 //! write, a batch and a delete leaves the folder as it was.
 
-use std::ffi::CStr;
+use std::fs::File;
 use std::io;
-use std::os::fd::{OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use super::io::{Io, RealIo};
+use super::io::{Dir, Io, RealIo};
 
 pub struct FaultyIo {
+  inner: Arc<dyn Io>,
   /// 1-based index of the call to fail; 0 never fails.
   fail_at: AtomicUsize,
   calls: AtomicUsize,
@@ -19,8 +21,14 @@ pub struct FaultyIo {
 }
 
 impl FaultyIo {
+  /// Over this build's layer ([`RealIo`]).
   pub fn new(fail_at: usize, errno: i32) -> Self {
-    FaultyIo { fail_at: AtomicUsize::new(fail_at), calls: AtomicUsize::new(0), errno }
+    Self::over(Arc::new(RealIo), fail_at, errno)
+  }
+
+  /// Over a chosen layer (the tests run the loop over each one).
+  pub fn over(inner: Arc<dyn Io>, fail_at: usize, errno: i32) -> Self {
+    FaultyIo { inner, fail_at: AtomicUsize::new(fail_at), calls: AtomicUsize::new(0), errno }
   }
 
   /// How many mutating calls were made so far.
@@ -44,45 +52,52 @@ impl FaultyIo {
 }
 
 impl Io for FaultyIo {
-  fn open_read(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
-    RealIo.open_read(dir, name)
+  fn layer(&self) -> &'static str {
+    self.inner.layer()
   }
-  fn open_path(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
-    RealIo.open_path(dir, name)
+  fn open_read(&self, dir: &Dir, name: &str) -> io::Result<File> {
+    self.inner.open_read(dir, name)
   }
-  fn create_new(&self, dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
+  fn hold(&self, dir: &Dir, name: &str) -> Option<File> {
+    self.inner.hold(dir, name)
+  }
+  fn create_new(&self, dir: &Dir, name: &str) -> io::Result<File> {
     self.check()?;
-    RealIo.create_new(dir, name)
+    self.inner.create_new(dir, name)
   }
-  fn read_to_end(&self, fd: &OwnedFd, limit: u64, out: &mut Vec<u8>) -> io::Result<()> {
-    RealIo.read_to_end(fd, limit, out)
+  fn read_to_end(&self, file: &File, limit: u64, out: &mut Vec<u8>) -> io::Result<()> {
+    self.inner.read_to_end(file, limit, out)
   }
-  fn write_all(&self, fd: &OwnedFd, bytes: &[u8]) -> io::Result<()> {
+  fn write_all(&self, file: &File, bytes: &[u8]) -> io::Result<()> {
     self.check()?;
-    RealIo.write_all(fd, bytes)
+    self.inner.write_all(file, bytes)
   }
-  fn fsync(&self, fd: &OwnedFd) -> io::Result<()> {
+  fn fsync(&self, file: &File) -> io::Result<()> {
     self.check()?;
-    RealIo.fsync(fd)
+    self.inner.fsync(file)
   }
-  fn rename(&self, dir: RawFd, from: &CStr, to: &CStr) -> io::Result<()> {
+  fn fsync_dir(&self, dir: &Dir) -> io::Result<()> {
     self.check()?;
-    RealIo.rename(dir, from, to)
+    self.inner.fsync_dir(dir)
   }
-  fn unlink(&self, dir: RawFd, name: &CStr) -> io::Result<()> {
+  fn rename(&self, dir: &Dir, from: &str, to: &str, durable: bool) -> io::Result<()> {
     self.check()?;
-    RealIo.unlink(dir, name)
+    self.inner.rename(dir, from, to, durable)
+  }
+  fn unlink(&self, dir: &Dir, name: &str) -> io::Result<()> {
+    self.check()?;
+    self.inner.unlink(dir, name)
   }
   fn mkdir(&self, path: &Path) -> io::Result<()> {
     self.check()?;
-    RealIo.mkdir(path)
+    self.inner.mkdir(path)
   }
-  fn open_dir(&self, path: &Path) -> io::Result<OwnedFd> {
-    RealIo.open_dir(path)
+  fn open_dir(&self, path: &Path) -> io::Result<Dir> {
+    self.inner.open_dir(path)
   }
-  fn close(&self, fd: OwnedFd) -> io::Result<()> {
-    // The descriptor is closed either way, as a failing close(2) does.
-    let real = RealIo.close(fd);
+  fn close(&self, file: File) -> io::Result<()> {
+    // The file is closed either way, as a failing close(2) does.
+    let real = self.inner.close(file);
     self.check()?;
     real
   }

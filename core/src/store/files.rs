@@ -2,13 +2,12 @@
 //!
 //! The write protocol: a new temporary dot-file in the same folder with a
 //! unique name (pid and counter, never ending in `.json`), created
-//! `O_CREAT|O_EXCL|O_NOFOLLOW` with mode 0600, fully written, fsynced when
+//! exclusively (`O_CREAT|O_EXCL|O_NOFOLLOW`) with mode 0600, fully written, fsynced when
 //! asked, closed, then renamed over the target. The old file is never moved
 //! away first, so at every instant the target holds either the old bytes or
 //! the new ones. On any failure the temporary file is removed and the target
 //! is untouched.
 
-use std::ffi::CString;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,10 +31,6 @@ fn temp_counter() -> &'static (u64, AtomicU64) {
     let start = (u32::from_le_bytes(crate::xeddsa::random_bytes::<4>()) as u64) << 20;
     (start, AtomicU64::new(start))
   })
-}
-
-fn cstr(name: &str) -> Result<CString, io::Error> {
-  CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// A fresh temporary name: `.baileys-auth-tmp-<pid>-<counter>`.
@@ -70,10 +65,9 @@ pub fn temp_name_pid(name: &str) -> Option<u32> {
 /// Reads a whole file; `Ok(None)` when it does not exist.
 pub fn read(folder: &Folder, name: &str, out: &mut Vec<u8>) -> Result<Option<()>, StoreError> {
   let path_err = |syscall, e| StoreError::io(syscall, folder.file_path(name), e);
-  let c = cstr(name).map_err(|e| path_err("open", e))?;
-  let fd = match folder.io.open_read(folder.dir_fd(), &c) {
+  let fd = match folder.io.open_read(folder.dir(), name) {
     Ok(fd) => fd,
-    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
     Err(e) => return Err(path_err("open", e)),
   };
   folder.io.read_to_end(&fd, MAX_FILE_SIZE, out).map_err(|e| path_err("read", e))?;
@@ -83,18 +77,16 @@ pub fn read(folder: &Folder, name: &str, out: &mut Vec<u8>) -> Result<Option<()>
 /// Replaces `name` with `bytes` atomically (the protocol above).
 pub fn write_atomic(folder: &Folder, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
   let io = folder.io.as_ref();
-  let dir = folder.dir_fd();
-  let target_c = cstr(name).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
+  let dir = folder.dir();
   // A name of ours can already exist: a dead process that had our pid (pid
   // reuse, e.g. pid 1 in a restarted container) left it. Our counter never
   // repeats a name, so such a file is never ours: take the next name.
   let mut attempts = 0;
-  let (tmp, tmp_c, fd) = loop {
+  let (tmp, fd) = loop {
     let tmp = temp_name();
-    let tmp_c = cstr(&tmp).map_err(|e| StoreError::io("open", folder.file_path(&tmp), e))?;
-    match io.create_new(dir, &tmp_c) {
-      Ok(fd) => break (tmp, tmp_c, fd),
-      Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempts < 1024 => attempts += 1,
+    match io.create_new(dir, &tmp) {
+      Ok(fd) => break (tmp, fd),
+      Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 1024 => attempts += 1,
       Err(e) => return Err(StoreError::io("open", folder.file_path(&tmp), e)),
     }
   };
@@ -112,14 +104,14 @@ pub fn write_atomic(folder: &Folder, name: &str, bytes: &[u8]) -> Result<(), Sto
   let result = written.and(closed).and_then(|()| {
     // Hold the file about to be replaced, so that freeing it happens on the
     // reaper thread rather than inside this rename (see `reaper`).
-    replaced = io.open_path(dir, &target_c).ok();
-    io.rename(dir, &tmp_c, &target_c).map_err(|e| StoreError::io("rename", folder.file_path(name), e))
+    replaced = io.hold(dir, name);
+    io.rename(dir, &tmp, name, folder.options.fsync).map_err(|e| StoreError::io("rename", folder.file_path(name), e))
   });
   if let Some(old) = replaced {
     super::reaper::close_later(old);
   }
   if result.is_err() {
-    let _ = io.unlink(dir, &tmp_c);
+    let _ = io.unlink(dir, &tmp);
   }
   result
 }
@@ -190,10 +182,9 @@ pub fn delete_with(folder: &Folder, name: &str, tmp: bool, bak: bool) -> Result<
 
 /// Unlinks `name`; `Ok(false)` when there was no such file.
 fn unlink_if_present(folder: &Folder, name: &str) -> Result<bool, StoreError> {
-  let c = cstr(name).map_err(|e| StoreError::io("unlink", folder.file_path(name), e))?;
-  match folder.io.unlink(folder.dir_fd(), &c) {
+  match folder.io.unlink(folder.dir(), name) {
     Ok(()) => Ok(true),
-    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
     Err(e) => Err(StoreError::io("unlink", folder.file_path(name), e)),
   }
 }
@@ -208,9 +199,7 @@ pub fn move_aside(folder: &Folder, name: &str) -> Result<String, StoreError> {
     base.pop();
   }
   let aside = format!("{base}{suffix}");
-  let from = cstr(name).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
-  let to = cstr(&aside).map_err(|e| StoreError::io("rename", folder.file_path(&aside), e))?;
-  folder.io.rename(folder.dir_fd(), &from, &to).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
+  folder.io.rename(folder.dir(), name, &aside, folder.options.fsync).map_err(|e| StoreError::io("rename", folder.file_path(name), e))?;
   Ok(aside)
 }
 
@@ -258,18 +247,25 @@ pub fn tidy(folder: &Folder, remove_temps: bool) -> Tidied {
     if is_own_temp(name) || (pid != own && !folder.holds_lock() && process_alive(pid)) {
       continue;
     }
-    if let Ok(c) = cstr(name) {
-      if folder.io.unlink(folder.dir_fd(), &c).is_ok() {
-        out.removed += 1;
-      }
+    if folder.io.unlink(folder.dir(), name).is_ok() {
+      out.removed += 1;
     }
   }
   out
 }
 
+#[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
+  // SAFETY: signal 0 only checks that the process exists.
   let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
   r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Without a cheap check, every other process counts as alive: its temporary
+/// files are then only removed by the folder's owner (who holds the lock).
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+  true
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Opening an auth folder: Baileys' checks, creation with private modes,
-//! the owner lock, and a descriptor every file operation is relative to.
+//! the owner lock, and the open folder every file operation goes through.
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -11,7 +10,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::Mutex;
 
 use super::error::StoreError;
-use super::io::Io;
+use super::io::{Dir, Io};
 use crate::codec::Flavor;
 use crate::lock::{self, FolderLock};
 
@@ -36,7 +35,7 @@ pub struct Folder {
   pub display: String,
   /// The canonical path: two spellings of one folder share their file order.
   pub path: PathBuf,
-  dir: OwnedFd,
+  dir: Dir,
   pub io: Arc<dyn Io>,
   pub options: OpenOptions,
   lock: Option<Arc<FolderLock>>,
@@ -88,7 +87,8 @@ fn key_backups_for(path: &Path, lock: Option<&Arc<FolderLock>>) -> Arc<KeyBackup
 
 impl Folder {
   /// Baileys' folder check (a non-directory is an error with its wording; a
-  /// missing folder is created, with missing parents, mode 0700), then the
+  /// missing folder is created, with missing parents, mode 0700 where there
+  /// are modes), then the
   /// owner lock when asked for.
   pub fn open(display: &str, options: OpenOptions, io: Arc<dyn Io>) -> Result<Folder, StoreError> {
     let given = Path::new(display);
@@ -102,13 +102,13 @@ impl Folder {
     }
     let path = std::fs::canonicalize(given).map_err(|e| StoreError::io("realpath", given, e))?;
     let dir = io.open_dir(&path).map_err(|e| StoreError::io("open", &path, e))?;
-    let lock = if options.lock { Some(lock::acquire(&path, dir.as_raw_fd())?) } else { None };
+    let lock = if options.lock { Some(lock::acquire(&path, &dir)?) } else { None };
     let key_backups = key_backups_for(&path, lock.as_ref());
     Ok(Folder { display: display.to_owned(), path, dir, io, options, lock, key_backups })
   }
 
-  pub fn dir_fd(&self) -> RawFd {
-    self.dir.as_raw_fd()
+  pub fn dir(&self) -> &Dir {
+    &self.dir
   }
 
   pub fn file_path(&self, name: &str) -> PathBuf {
@@ -146,14 +146,14 @@ impl Folder {
 
   /// Makes the folder's entries (renames, unlinks) durable.
   pub fn fsync_dir(&self) -> Result<(), StoreError> {
-    self.io.fsync(&self.dir).map_err(|e| StoreError::io("fsync", &self.path, e))
+    self.io.fsync_dir(&self.dir).map_err(|e| StoreError::io("fsync", &self.path, e))
   }
 }
 
 /// `mkdir -p`, each folder it creates getting mode 0700.
 fn create_dir_all(io: &dyn Io, path: &Path) -> io::Result<()> {
   if path.as_os_str().is_empty() {
-    return Err(io::Error::from_raw_os_error(libc::ENOENT));
+    return Err(io::Error::from_raw_os_error(crate::errno::ENOENT));
   }
   let mut missing = Vec::new();
   let mut cur = Some(path);
@@ -170,7 +170,7 @@ fn create_dir_all(io: &dyn Io, path: &Path) -> io::Result<()> {
       // Another process or thread made it first: fine if it is a directory.
       Err(e) if e.kind() == io::ErrorKind::AlreadyExists && p.is_dir() => {}
       // Something that is not a folder is in the way (as Node's `mkdir -p` reports it).
-      Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
+      Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(io::Error::from_raw_os_error(crate::errno::ENOTDIR)),
       Err(e) => return Err(e),
     }
   }

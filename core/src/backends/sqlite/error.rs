@@ -35,16 +35,16 @@ fn classify(conn: Option<&Connection>, f: &ffi::Error) -> (ErrorKind, &'static s
   match f.code {
     ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => (ErrorKind::Locked, "SQLITE_BUSY"),
     ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => (ErrorKind::Corrupt, ErrorKind::Corrupt.default_code()),
-    ErrorCode::DiskFull => (ErrorKind::Full, if errno == libc::EDQUOT { "EDQUOT" } else { "ENOSPC" }),
-    ErrorCode::ReadOnly => (ErrorKind::ReadOnly, if errno == libc::EACCES { "EACCES" } else { "EROFS" }),
+    ErrorCode::DiskFull => (ErrorKind::Full, if errno == crate::errno::EDQUOT { "EDQUOT" } else { "ENOSPC" }),
+    ErrorCode::ReadOnly => (ErrorKind::ReadOnly, if errno == crate::errno::EACCES { "EACCES" } else { "EROFS" }),
     ErrorCode::ConstraintViolation => (ErrorKind::Invalid, "SQLITE_CONSTRAINT"),
     ErrorCode::TooBig => (ErrorKind::Invalid, "SQLITE_TOOBIG"),
     ErrorCode::TypeMismatch => (ErrorKind::Invalid, "SQLITE_MISMATCH"),
     ErrorCode::OutOfMemory => (ErrorKind::Internal, "ENOMEM"),
     ErrorCode::SystemIoFailure | ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::FileLockingProtocolFailed => {
       match errno {
-        libc::ENOSPC | libc::EDQUOT => (ErrorKind::Full, errno_name(errno)),
-        libc::EROFS => (ErrorKind::ReadOnly, "EROFS"),
+        crate::errno::ENOSPC | crate::errno::EDQUOT => (ErrorKind::Full, errno_name(errno)),
+        crate::errno::EROFS => (ErrorKind::ReadOnly, "EROFS"),
         0 => (ErrorKind::Io, "EIO"),
         n => (ErrorKind::Io, errno_name(n)),
       }

@@ -2,7 +2,8 @@
 //!
 //! SQLite's own locks only serialise transactions: two processes could both
 //! keep a store open and overwrite each other's Signal sessions between their
-//! transactions. So the owner holds an exclusive `flock` on a sidecar file,
+//! transactions. So the owner holds an exclusive lock (`flock`; `LockFileEx`
+//! on Windows) on a sidecar file,
 //! `<db>.lock`, for as long as the store is open, and writes its pid there; a
 //! second process is refused at once and told who holds the file. The kernel
 //! drops the lock when the holder dies, however it dies. The descriptor is
@@ -13,19 +14,18 @@
 //! more often than a folder. Sharing inside one process is done one level up,
 //! by sharing the open store itself.
 
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use crate::backend::{BackendError, BackendResult, ErrorKind};
-use crate::lock::{read_pid, try_lock, write_pid};
+use crate::lock::{open_lock_file, read_pid, try_lock, write_pid};
 use crate::store::error::errno_name;
 
 /// A held owner lock; dropping it releases the lock.
 pub struct OwnerLock {
-  _fd: OwnedFd,
+  _file: File,
 }
 
 /// `<db>.lock`, beside the database.
@@ -41,16 +41,10 @@ pub fn acquire(db: &Path) -> BackendResult<OwnerLock> {
     let code = e.raw_os_error().map(errno_name).unwrap_or("EIO");
     BackendError::new(ErrorKind::Io, format!("cannot {what} the lock file {}: {e}", path.display())).with_code(code)
   };
-  let c_path = CString::new(path.clone().into_os_string().into_vec())
-    .map_err(|_| BackendError::new(ErrorKind::Invalid, "the database path holds a NUL byte"))?;
-  let flags = libc::O_RDWR | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-  // SAFETY: `c_path` is a valid NUL-terminated string for the whole call.
-  let raw = unsafe { libc::open(c_path.as_ptr(), flags, 0o600 as libc::c_uint) };
-  if raw < 0 {
-    return Err(io_err("open", io::Error::last_os_error()));
+  if path.as_os_str().as_encoded_bytes().contains(&0) {
+    return Err(BackendError::new(ErrorKind::Invalid, "the database path holds a NUL byte"));
   }
-  // SAFETY: `raw` is a descriptor we just opened and own alone.
-  let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+  let fd = open_lock_file(&path).map_err(|e| io_err("open", e))?;
   match try_lock(&fd) {
     Ok(true) => {}
     Ok(false) => {
@@ -63,5 +57,5 @@ pub fn acquire(db: &Path) -> BackendResult<OwnerLock> {
     Err(e) => return Err(io_err("lock", e)),
   }
   write_pid(&fd);
-  Ok(OwnerLock { _fd: fd })
+  Ok(OwnerLock { _file: fd })
 }

@@ -16,8 +16,6 @@
 
 use std::fs;
 use std::io::{ErrorKind as IoKind, Read};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,8 +68,8 @@ pub fn sidecar(db: &Path, suffix: &str) -> PathBuf {
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> BackendError {
   let code = e.raw_os_error().map(errno_name).unwrap_or("EIO");
   let kind = match e.raw_os_error() {
-    Some(libc::EROFS) => ErrorKind::ReadOnly,
-    Some(libc::ENOSPC) | Some(libc::EDQUOT) => ErrorKind::Full,
+    Some(crate::errno::EROFS) => ErrorKind::ReadOnly,
+    Some(crate::errno::ENOSPC) | Some(crate::errno::EDQUOT) => ErrorKind::Full,
     _ => ErrorKind::Io,
   };
   BackendError::new(kind, format!("cannot {what} {}: {e}", path.display())).with_code(code)
@@ -155,10 +153,23 @@ fn leftover(path: &Path) -> bool {
   fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false)
 }
 
-/// `file:` URI of an absolute path.
+/// `file:` URI of an absolute path (on Windows `file:/C:/…`, with `/` for `\\`,
+/// as SQLite's URI rules ask).
 fn file_uri(path: &Path, query: &str) -> String {
   let mut uri = String::from("file:");
-  for &b in path.as_os_str().as_bytes() {
+  #[cfg(unix)]
+  let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+  #[cfg(not(unix))]
+  let bytes = {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let text = text.strip_prefix("//?/").unwrap_or(&text).to_owned();
+    if text.starts_with('/') {
+      text.into_bytes()
+    } else {
+      format!("/{text}").into_bytes()
+    }
+  };
+  for &b in &bytes {
     if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
       uri.push(b as char);
     } else {
@@ -308,7 +319,11 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
   if found == Found::Missing {
     // Private keys: the file (and SQLite's -wal and -shm, which take its
     // mode) is the owner's alone, whatever the umask.
-    match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
       Ok(_) => {}
       Err(e) if e.kind() == IoKind::AlreadyExists => {}
       Err(e) => return Err(io_error("create", path, e)),
