@@ -181,7 +181,8 @@ test('index.js loads the addon through load-binding.js, so its error is the same
 
 test('installed from npm (no Rust sources beside it), the error says where to build', () => {
   // The files of the published package that take part: no Cargo.toml.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ban-loader-'))
+  // realpath: node names modules by their real path (macOS' /var is /private/var)
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ban-loader-')))
   try {
     for (const f of ['package.json', 'binding.js', 'load-binding.js']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
     const out = load({ platform: 'linux', arch: 'x64', libc: 'musl', entry: 'load-binding.js', dir })
