@@ -7,7 +7,7 @@
 
 const path = require('node:path')
 
-const binding = require('../binding.js')
+const binding = require('../load-binding.js')
 
 /** Every key type Baileys v6 and v7 store (core/src/listing.rs `KNOWN_KEY_TYPES`). */
 const KEY_TYPES = Object.freeze([

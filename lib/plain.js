@@ -12,7 +12,7 @@
 // as an extra last argument (`loadKeys(folder, type, id, options)`), which
 // keeps that rule unambiguous.
 
-const binding = require('../binding.js')
+const binding = require('../load-binding.js')
 
 /** The folder used when none is given: `$BAILEYS_AUTH_DIR`, else `./auth_info_baileys` (read at each call). */
 function defaultAuthFolder() {

@@ -10,7 +10,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const binding = require('../binding.js')
+const binding = require('../load-binding.js')
 
 const SQLITE_EXT = /\.(db|sqlite|sqlite3)$/i
 

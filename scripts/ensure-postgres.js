@@ -10,7 +10,10 @@ const { spawnSync } = require('node:child_process')
 
 const { binDir } = require('../__test__/support/pg-server.js')
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+const has = (cmd) =>
+  process.platform === 'win32'
+    ? spawnSync('where', [cmd], { stdio: 'ignore' }).status === 0
+    : spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 const haveServer = () => {
   try {
     binDir()
@@ -32,6 +35,8 @@ if (process.getuid?.() === 0 && has('apt-get')) {
 }
 console.error(
   `[ensure-postgres] the PostgreSQL tests need ${missing.join(' and ')}: install ${missing.length > 1 ? 'them' : 'it'} ` +
-    '(Debian/Ubuntu: apt-get install -y postgresql openssl), or point BAN_PG_BINDIR at a PostgreSQL bin folder',
+    '(Debian/Ubuntu: apt-get install -y postgresql openssl; Alpine: apk add postgresql openssl; ' +
+    'macOS: brew install postgresql@16 openssl@3 and put their bin folders on PATH; Windows: the PostgreSQL ' +
+    'installer, with PGBIN set to its bin folder), or point BAN_PG_BINDIR at a PostgreSQL bin folder',
 )
 process.exit(1)

@@ -40,11 +40,14 @@ const IS_ROOT = process.getuid?.() === 0
 // The server binaries: $BAN_PG_BINDIR, else the highest version under
 // /usr/lib/postgresql (Debian keeps them off PATH), else `pg_config --bindir`,
 // else PATH.
+// Windows: the runner's installer sets PGBIN; its programs end in .exe.
+const WINDOWS = process.platform === 'win32'
+const EXE = WINDOWS ? '.exe' : ''
 let binDirCache
 function binDir() {
   if (binDirCache) return binDirCache
-  const has = (dir) => dir && fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl'))
-  const candidates = [process.env.BAN_PG_BINDIR]
+  const has = (dir) => dir && fs.existsSync(path.join(dir, 'initdb' + EXE)) && fs.existsSync(path.join(dir, 'pg_ctl' + EXE))
+  const candidates = [process.env.BAN_PG_BINDIR, process.env.PGBIN]
   try {
     const versions = fs.readdirSync('/usr/lib/postgresql').filter((v) => /^\d+(\.\d+)?$/.test(v))
     versions.sort((a, b) => Number(b) - Number(a))
@@ -65,7 +68,7 @@ function binDir() {
 
 // psql of the same version when it is there, else the one on PATH.
 function psqlBin() {
-  const own = path.join(binDir(), 'psql')
+  const own = path.join(binDir(), 'psql' + EXE)
   return fs.existsSync(own) ? own : 'psql'
 }
 
@@ -73,7 +76,8 @@ function psqlBin() {
 let ownerCache
 function serverOwner() {
   if (ownerCache) return ownerCache
-  if (!IS_ROOT) return (ownerCache = { uid: process.getuid(), gid: process.getgid() })
+  // (no uids on Windows: chown is a no-op there)
+  if (!IS_ROOT) return (ownerCache = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 })
   const id = (flag) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' })
   const uid = id('-u')
   const gid = id('-g')
@@ -277,15 +281,18 @@ async function startPostgres({ ssl = false } = {}) {
       path.join(dataDir, 'pg_hba.conf'),
       `local all all trust\n${hostType} all all 127.0.0.1/32 scram-sha-256\n`,
     )
+    // Paths with forward slashes: a backslash is an escape in postgresql.conf.
+    const confPath = (p) => p.split(path.sep).join('/')
     const conf = [
       `listen_addresses = '${HOST}'`,
-      `unix_socket_directories = '${dir}'`,
+      // No Unix socket on Windows: the one local connection below goes over TCP.
+      `unix_socket_directories = '${WINDOWS ? '' : confPath(dir)}'`,
       'fsync = on',
       'synchronous_commit = on',
       "password_encryption = 'scram-sha-256'",
     ]
     if (ssl) {
-      conf.push('ssl = on', `ssl_cert_file = '${path.join(dir, 'server.crt')}'`, `ssl_key_file = '${path.join(dir, 'server.key')}'`)
+      conf.push('ssl = on', `ssl_cert_file = '${confPath(path.join(dir, 'server.crt'))}'`, `ssl_key_file = '${confPath(path.join(dir, 'server.key'))}'`)
     }
     conf.push(`port = ${port}`)
     fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), '\n# startPostgres\n' + conf.join('\n') + '\n')
@@ -301,8 +308,8 @@ async function startPostgres({ ssl = false } = {}) {
     }
     running = true
 
-    await execFileP(psqlBin(), ['-X', '-q', '-h', dir, '-p', String(port), '-U', USER, '-d', 'postgres', '-c', `CREATE DATABASE ${DATABASE}`], {
-      env: cleanEnv(),
+    await execFileP(psqlBin(), ['-X', '-q', '-h', WINDOWS ? HOST : dir, '-p', String(port), '-U', USER, '-d', 'postgres', '-c', `CREATE DATABASE ${DATABASE}`], {
+      env: cleanEnv(WINDOWS ? { PGPASSWORD: password } : {}),
     })
   } catch (e) {
     live.delete(paths)
