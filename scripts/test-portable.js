@@ -15,6 +15,8 @@ const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 
+const { newestRustSource } = require('./rust-sources.js')
+
 const root = path.join(__dirname, '..')
 const binary = path.join(root, 'target', 'portable', 'baileys-auth-native.node')
 
@@ -34,28 +36,13 @@ const SUITES = [
   'creds',
 ]
 
-function newest(dir) {
-  let t = 0
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name)
-    if (e.isDirectory()) t = Math.max(t, newest(p))
-    else if (/\.(rs|toml)$/.test(e.name)) t = Math.max(t, fs.statSync(p).mtimeMs)
-  }
-  return t
-}
-
 function run(cmd, args, env = process.env) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env })
   if (r.error) throw r.error
   return r.status ?? 128 + 1
 }
 
-const sources = Math.max(
-  newest(path.join(root, 'src')),
-  newest(path.join(root, 'core', 'src')),
-  fs.statSync(path.join(root, 'Cargo.toml')).mtimeMs,
-  fs.statSync(path.join(root, 'core', 'Cargo.toml')).mtimeMs,
-)
+const sources = newestRustSource(root)
 if (!fs.existsSync(binary) || fs.statSync(binary).mtimeMs < sources) {
   console.error('[test:portable] building the addon with the portable-io feature (cargo, release)…')
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
