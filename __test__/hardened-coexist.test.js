@@ -25,6 +25,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const ours = require('..')
+const { storePath } = require('./support/platform.js')
 const { tmpDirs, baileysLines, sampleData, writeWithBaileys, collect, firstDifference, keyPair } = require('./support/tools-fixtures.js')
 
 const dir = tmpDirs('hardened')
@@ -182,7 +183,7 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
     await saveCreds()
     const before = JSON.parse(fs.readFileSync(path.join(folder, 'creds.json'), 'utf8'), BufferJSON.reviver)
     hardenedWrite(folder, 'creds.json', { ...before, me: { ...before.me, name: 'After' } }, { stopAfter })
-    return { folder, real: fs.realpathSync(folder), before }
+    return { folder, real: storePath(folder), before }
   }
 
   async function expectCorrupt(promise, real, ...contains) {
@@ -202,7 +203,8 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
     const { folder, real, before } = await credsFolder('creds-missing', 'backup')
     expect(fs.existsSync(path.join(folder, 'creds.json'))).toBe(false)
     const was = snapshot(folder)
-    const mv = `mv '${real}/creds.json.bak' '${real}/creds.json'`
+    const at = (name) => path.join(real, name)
+    const mv = `mv '${at('creds.json.bak')}' '${at('creds.json')}'`
     const e1 = await expectCorrupt(ours.useMultiFileAuthState(folder), real, 'creds.json is missing, but its backup', mv, 'nothing was written')
     const e2 = await expectCorrupt(ours.loadCredentials(folder), real, mv)
     expect(e2.message).toBe(e1.message)
@@ -224,7 +226,7 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
       real,
       'exists but cannot be read',
       'creds.json.bak',
-      `mv '${real}/creds.json' '${real}/creds.json.unreadable' && mv '${real}/creds.json.bak' '${real}/creds.json'`,
+      `mv '${path.join(real, 'creds.json')}' '${path.join(real, 'creds.json.unreadable')}' && mv '${path.join(real, 'creds.json.bak')}' '${path.join(real, 'creds.json')}'`,
     )
     // (built in Node's main realm: under jest, compare by name, see the README)
     expect(err.cause.name).toBe('SyntaxError')
@@ -238,7 +240,7 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
       const folder = path.join(dir('creds-bad-backup'), 'auth')
       fs.mkdirSync(folder)
       fs.writeFileSync(path.join(folder, 'creds.json.bak'), bytes)
-      const real = fs.realpathSync(folder)
+      const real = storePath(folder)
       const was = snapshot(folder)
       const err = await expectCorrupt(ours.useMultiFileAuthState(folder), real, 'is missing and its backup', 'cannot be read', 'no new credentials were made')
       expect([what, err.cause.message.startsWith('creds.json is missing and creds.json.bak cannot be read')]).toEqual([what, true])
