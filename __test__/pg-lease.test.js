@@ -16,6 +16,7 @@ const os = require('node:os')
 
 const { startPostgres } = require('./support/pg-server.js')
 const h = require('./support/pg-harness.js')
+const { POSIX, onlyIf } = require('./support/platform.js')
 
 const pkg = require(h.PKG_PATH)
 const { writeData, latestId } = h.model
@@ -108,6 +109,8 @@ describe('PostgreSQL lease: SIGKILL of the owner', () => {
 })
 
 describe('PostgreSQL lease: SIGSTOP of the owner past its lease', () => {
+  // Windows has no SIGSTOP/SIGCONT.
+  const test = onlyIf(POSIX)
   test('the new owner takes over; after SIGCONT every write of the old owner is refused with EBAILEYSFENCED, logger.error once, the new values stand', async () => {
     const account = 'stop-loop'
     const a = owner(account, 'S')

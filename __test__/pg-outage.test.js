@@ -18,6 +18,7 @@ const path = require('node:path')
 
 const { startPostgres } = require('./support/pg-server.js')
 const h = require('./support/pg-harness.js')
+const { LINUX, POSIX, onlyIf, psTable } = require('./support/platform.js')
 
 const pkg = require(h.PKG_PATH)
 const { writeData, keyId } = h.model
@@ -37,10 +38,11 @@ beforeAll(async () => {
   url = `${pg.url}?application_name=ban-outage`
 }, 120000)
 
-/** Every process of the server (the postmaster and its children), by /proc. */
+/** Every process of the server (the postmaster and its children), by /proc (by `ps` on macOS). */
 function serverPids() {
   const postmaster = Number(fs.readFileSync(path.join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
   const pids = [postmaster]
+  if (!LINUX) return pids.concat(psTable().filter((p) => p.ppid === postmaster).map((p) => p.pid))
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
@@ -243,6 +245,8 @@ describe('PostgreSQL server outage', () => {
 })
 
 describe('PostgreSQL server frozen (SIGSTOP of every server process)', () => {
+  // Windows has no SIGSTOP/SIGCONT.
+  const test = onlyIf(POSIX)
   test('a server that accepts but never answers: every call rejects typed within timeoutMs + 5 s, even calls queued behind others; after SIGCONT the state works and nothing rejected lands late', async () => {
     const account = 'outage-frozen'
     const auth = await pkg.usePostgresAuthState(url, account, { timeoutMs: TIMEOUT, leaseTtlMs: 15000 })

@@ -37,6 +37,7 @@ const baileys = require('@whiskeysockets/baileys')
 const { usePostgresAuthState, AuthFileCorruptError, encodeAuthValue } = require('..')
 
 const T = require('./support/sqlite-tools.js') // storeTracker, recordingLogger, asStored: no SQLite involved
+const { POSIX, onlyIf } = require('./support/platform.js')
 const P = require('./support/pg-tools.js')
 const { spawnOwner } = require('./support/pg-child-driver.js')
 
@@ -1072,7 +1073,8 @@ test('no key bytes and no password in any error message or logger line', async (
 // ---------------------------------------------------------------- takeover
 
 describe('takeover and fencing', () => {
-  test('an owner stopped (SIGSTOP) past its lease is taken over with a higher token; once it runs again its writes reject with AuthLeaseLostError and nothing of them lands', async () => {
+  // (Windows has no SIGSTOP/SIGCONT)
+  onlyIf(POSIX)('an owner stopped (SIGSTOP) past its lease is taken over with a higher token; once it runs again its writes reject with AuthLeaseLostError and nothing of them lands', async () => {
     const acc = accountName('fence')
     const child = await spawnOwner()
     let s

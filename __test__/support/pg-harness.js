@@ -114,8 +114,9 @@ async function killAll() {
   await Promise.all(all.map((c) => c.exited))
 }
 
-/** The process's state letter from /proc (R, S, T for stopped, Z...). */
+/** The process's state letter from /proc (R, S, T for stopped, Z...); from `ps` where there is no /proc (macOS). */
 function procState(pid) {
+  if (process.platform !== 'linux') return require('./platform.js').psTable().find((p) => p.pid === pid)?.state ?? null
   try {
     return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0]
   } catch {

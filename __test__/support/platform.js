@@ -22,6 +22,8 @@
 //                             (always assumed on Unix; Windows needs a privilege
 //                             or developer mode)
 //   ERRNO(name)               Node's err.errno for an errno name on this platform
+//   psTable()                 the processes by `ps` (macOS; Linux suites read /proc):
+//                             [{ pid, ppid, state, command }], state 'T' when stopped
 //   storePath(p)              a folder's path as the folder store reports it
 //                             (err.path, err.folder, the CLI's "folder"): its
 //                             real path; on Windows that of std::fs::canonicalize,
@@ -117,8 +119,18 @@ function ERRNO(name) {
   throw new Error(`no errno named ${name}`)
 }
 
+function psTable() {
+  const r = require('node:child_process').spawnSync('ps', ['-A', '-o', 'pid=', '-o', 'ppid=', '-o', 'stat=', '-o', 'command='], { encoding: 'utf8', maxBuffer: 1 << 26 })
+  if (r.status !== 0) throw new Error(`ps failed: ${r.error || r.stderr}`)
+  return r.stdout
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/.exec(line))
+    .filter(Boolean)
+    .map(([, pid, ppid, stat, command]) => ({ pid: Number(pid), ppid: Number(ppid), state: stat[0], command: command.trim() }))
+}
+
 function storePath(p) {
   return WINDOWS ? '\\\\?\\' + fs.realpathSync.native(p) : fs.realpathSync(p)
 }
 
-module.exports = { LINUX, DARWIN, WINDOWS, POSIX, onlyIf, holderPid, windowsRefuses, keyNameError, caseInsensitiveFs, distinctOnDisk, canSymlink, ERRNO, storePath }
+module.exports = { LINUX, DARWIN, WINDOWS, POSIX, onlyIf, holderPid, windowsRefuses, keyNameError, caseInsensitiveFs, distinctOnDisk, canSymlink, ERRNO, psTable, storePath }
