@@ -27,7 +27,8 @@ function findStrace() {
   }
   return null
 }
-const STRACE = findStrace()
+// strace is Linux's (macOS and Windows have no such tracer): skipped elsewhere.
+const STRACE = process.platform === 'linux' ? findStrace() : null
 
 // The traced child. Serialized with Function#toString and run as its own file.
 function straceChild() {
@@ -237,7 +238,7 @@ function runTraced(fsync) {
 const describeStrace = STRACE ? describe : describe.skip
 if (!STRACE) {
   // eslint-disable-next-line no-console
-  console.warn('[crash-strace] skipped: strace is not installed (apt-get install strace)')
+  console.warn(`[crash-strace] skipped: ${process.platform === 'linux' ? 'strace is not installed (apt-get install strace)' : 'strace is Linux only'}`)
 }
 
 describeStrace(`syscall order under strace -f (${STRACE || 'strace missing: skipped'})`, () => {

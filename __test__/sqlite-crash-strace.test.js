@@ -44,7 +44,8 @@ function findStrace() {
   }
   return null
 }
-const STRACE = findStrace()
+// strace is Linux's (macOS and Windows have no such tracer): skipped elsewhere.
+const STRACE = process.platform === 'linux' ? findStrace() : null
 
 /**
  * `strace -f -o` lines -> calls `{ pid, name, text, entry, exit, ret }`, in
@@ -148,7 +149,7 @@ function analyse(calls, dbPath, counts) {
 }
 
 const describeStrace = STRACE ? describe : describe.skip
-if (!STRACE) console.warn('[sqlite-crash-strace] skipped: strace is not installed (apt-get install strace; .ci/run installs it)')
+if (!STRACE) console.warn(`[sqlite-crash-strace] skipped: ${process.platform === 'linux' ? 'strace is not installed (apt-get install strace; .ci/run installs it)' : 'strace is Linux only'}`)
 
 describeStrace(`SQLite WAL fsync before every acknowledgement, under strace -f (${STRACE || 'strace missing: skipped'})`, () => {
   let durable

@@ -36,7 +36,11 @@ function loadBetterSqlite() {
  * README warns users of the same).
  */
 function betterSqlite() {
-  loadBetterSqlite() // a clear error when the native build is missing
+  const Database = loadBetterSqlite() // a clear error when the native build is missing
+  // Windows: SQLite locks there with LockFileEx, per handle, so two copies in
+  // one process do see each other's locks; and there are no FIFOs for the
+  // child's protocol. better-sqlite3 itself, in this process.
+  if (process.platform === 'win32') return Database
   return RemoteDatabase
 }
 
