@@ -1130,7 +1130,22 @@ function makeChecks(lib) {
         return true
       })
     }
-    const batches = c.batches.map((b) => sameFile(b).map(([t, id, spec, where]) => [t, id, storable(spec), where]))
+    // Two names that differ only by case are one file where the file system
+    // folds case (macOS, Windows by default), in Baileys' helper too, named
+    // as whichever wrote it first: there an id whose name only differs by case
+    // from an earlier one's is left out (never on Linux).
+    const folds = require('./platform.js').caseInsensitiveFs()
+    const firstSpelling = new Map()
+    const caseDistinct = (b) =>
+      b.filter(([t, id]) => {
+        if (!folds) return true
+        const onDisk = Buffer.from(`${t}-${id}.json`.replace(/\//g, '__').replace(/:/g, '-')).toString()
+        const k = onDisk.toLowerCase()
+        if (firstSpelling.has(k) && firstSpelling.get(k) !== onDisk) return false
+        firstSpelling.set(k, onDisk)
+        return true
+      })
+    const batches = c.batches.map((b) => caseDistinct(sameFile(b)).map(([t, id, spec, where]) => [t, id, storable(spec), where]))
     const idsByType = new Map()
     for (const b of batches) for (const [t, id] of b) idsByType.set(t, [...new Set([...(idsByType.get(t) || []), id])])
     for (const ids of idsByType.values()) ids.push('missing-id')
