@@ -224,7 +224,8 @@ test('napi prepublish -t npm accepts the layout (dry run, in a staged copy with 
     fs.copyFileSync(path.join(ROOT, f), path.join(stage, f))
   }
   fs.cpSync(path.join(ROOT, 'npm'), path.join(stage, 'npm'), { recursive: true })
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'))
+  // ('junction' on Windows, where a directory symlink needs a privilege; ignored elsewhere)
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'), 'junction')
   const local = fs.readdirSync(ROOT).find((f) => /^baileys-auth-native\..+\.node$/.test(f))
   for (const triple of pkg.napi.targets) {
     const abi = platformArchABI(triple)

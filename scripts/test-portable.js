@@ -36,8 +36,8 @@ const SUITES = [
   'creds',
 ]
 
-function run(cmd, args, env = process.env) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env })
+function run(cmd, args, env = process.env, { shell = false } = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env, shell })
   if (r.error) throw r.error
   return r.status ?? 128 + 1
 }
@@ -45,8 +45,12 @@ function run(cmd, args, env = process.env) {
 const sources = newestRustSource(root)
 if (!fs.existsSync(binary) || fs.statSync(binary).mtimeMs < sources) {
   console.error('[test:portable] building the addon with the portable-io feature (cargo, release)…')
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-  const code = run(npm, ['run', 'build:portable'])
+  // Through the npm that runs us (npm_execpath, its JS entry) with node itself:
+  // on Windows npm is npm.cmd, which Node no longer spawns without a shell
+  // (EINVAL since the fix for CVE-2024-27980). Else npm from PATH.
+  const cli = /\.[cm]?js$/.test(process.env.npm_execpath || '') ? process.env.npm_execpath : null
+  const [npm, ...pre] = cli ? [process.execPath, cli] : [process.platform === 'win32' ? 'npm.cmd' : 'npm']
+  const code = run(npm, [...pre, 'run', 'build:portable'], process.env, { shell: !cli && process.platform === 'win32' })
   if (code !== 0) process.exit(code)
 }
 
