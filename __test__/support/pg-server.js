@@ -108,6 +108,29 @@ async function asServer(bin, args) {
   return execFileP(cmd, argv, { cwd: '/', env: cleanEnv(), timeout: 120000 })
 }
 
+// `pg_ctl start`, as the server's user, awaited until pg_ctl exits (not until
+// its output closes): on Windows the postmaster inherits pg_ctl's handles and
+// would hold a pipe open for its whole life (execFile would never return), so
+// pg_ctl writes to a file, read back for the error.
+async function pgCtlStartAs(args, outFile) {
+  const [cmd, argv] = serverCommand('pg_ctl', args)
+  const out = fs.openSync(outFile, 'w')
+  try {
+    const child = spawn(cmd, argv, { cwd: '/', env: cleanEnv(), stdio: ['ignore', out, out], windowsHide: true })
+    const [code, signal] = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120000)
+      child.on('error', (e) => (clearTimeout(timer), reject(e)))
+      child.on('exit', (c, sig) => (clearTimeout(timer), resolve([c, sig])))
+    })
+    if (code !== 0) {
+      const text = fs.readFileSync(outFile, 'utf8')
+      throw Object.assign(new Error(`Command failed: ${cmd} ${argv.join(' ')}\n${text}`), { code, signal, stderr: text })
+    }
+  } finally {
+    fs.closeSync(out)
+  }
+}
+
 // Best-effort synchronous stop and removal, for the exit handler and the
 // watchdog: an immediate stop (the data is thrown away), then SIGKILL.
 function stopAndRemoveSync({ dir, dataDir, bin }) {
@@ -249,7 +272,7 @@ async function startPostgres({ ssl = false } = {}) {
   const pgCtlStart = async () => {
     const from = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0
     try {
-      await asServer('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-s'])
+      await pgCtlStartAs(['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-s'], path.join(dir, 'pg_ctl.out'))
       return null
     } catch (e) {
       const log = fs.existsSync(logFile) ? fs.readFileSync(logFile).subarray(from).toString() : ''
