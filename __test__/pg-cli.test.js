@@ -24,6 +24,7 @@ const os = require('node:os')
 const path = require('node:path')
 
 const ours = require('..')
+const { leaseHost, storePath } = require('./support/platform.js')
 
 const T = require('./support/sqlite-tools.js') // storeTracker, tmpDirs, keyRows
 const P = require('./support/pg-tools.js')
@@ -101,7 +102,7 @@ describe('migrate', () => {
     const account = accountName('fold')
     const there = await cli('migrate', src, ctx.url, '--account', account)
     expect([there.code, there.stderr]).toEqual([0, ''])
-    expect(there.stdout).toContain(`migrated ${fs.realpathSync(src)} → ${label(account)}\n`)
+    expect(there.stdout).toContain(`migrated ${storePath(src)} → ${label(account)}\n`)
     expect(there.stdout).toContain(`keys          ${total} (`)
     expect(there.stdout).toContain('verified      every key and the credentials read back equal')
     const rows = await R.keyRows(account)
@@ -241,9 +242,9 @@ describe('stats and verify', () => {
     const byName = Object.fromEntries(report.accounts.map((a) => [a.account, a]))
     expect(Object.keys(byName).sort()).toEqual([held, closed, keysOnly].sort())
     const lease = await RP.lease(held)
-    expect(byName[held]).toEqual({ account: held, keys: total, hasCreds: true, lease: { token, host: os.hostname(), pid: process.pid, until: expect.any(Number), held: true } })
+    expect(byName[held]).toEqual({ account: held, keys: total, hasCreds: true, lease: { token, host: leaseHost(), pid: process.pid, until: expect.any(Number), held: true } })
     expect(Number(lease.token)).toBe(token)
-    expect(byName[closed]).toMatchObject({ account: closed, keys: total, hasCreds: true, lease: { held: false, until: null, host: os.hostname() } })
+    expect(byName[closed]).toMatchObject({ account: closed, keys: total, hasCreds: true, lease: { held: false, until: null, host: leaseHost() } })
     expect(byName[keysOnly]).toEqual({ account: keysOnly, keys: 2, hasCreds: false, lease: null })
 
     const t = await cli('stats', ctx.url, '--table-prefix', prefix)
@@ -252,8 +253,8 @@ describe('stats and verify', () => {
     expect(lines[0]).toBe(`postgres://${ctx.pg.user}:***@${ctx.pg.host}:${ctx.pg.port}/${ctx.pg.database}: 3 accounts`)
     expect(lines[1]).toMatch(/^\s+account\s+keys\s+creds\s+lease$/)
     const line = (a) => lines.find((l) => l.trim().startsWith(`${a} `))
-    expect(line(held)).toMatch(new RegExp(`^\\s+${held}\\s+${total}\\s+yes\\s+held by ${os.hostname()} pid ${process.pid} until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(token ${token}\\)$`))
-    expect(line(closed)).toMatch(new RegExp(`^\\s+${closed}\\s+${total}\\s+yes\\s+free \\(released by ${os.hostname()} pid \\d+, token \\d+\\)$`))
+    expect(line(held)).toMatch(new RegExp(`^\\s+${held}\\s+${total}\\s+yes\\s+held by ${leaseHost()} pid ${process.pid} until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(token ${token}\\)$`))
+    expect(line(closed)).toMatch(new RegExp(`^\\s+${closed}\\s+${total}\\s+yes\\s+free \\(released by ${leaseHost()} pid \\d+, token \\d+\\)$`))
     expect(line(keysOnly)).toMatch(new RegExp(`^\\s+${keysOnly}\\s+2\\s+no\\s+never taken$`))
 
     // the default tables do not hold these accounts

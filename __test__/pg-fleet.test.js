@@ -14,6 +14,7 @@ const path = require('node:path')
 
 const { startPostgres } = require('./support/pg-server.js')
 const h = require('./support/pg-harness.js')
+const { leaseHost } = require('./support/platform.js')
 
 const N = Number(process.env.FLEET_ACCOUNTS || 200)
 const POOL = 8
@@ -124,7 +125,7 @@ describe(`PostgreSQL fleet: ${N} accounts in one process, poolSize ${POOL}`, () 
     expect({ ok: refusedAll.ok, other: refusedAll.other, refused: refusedAll.refused.length }).toEqual({ ok: 0, other: [], refused: N })
     const t = refusedAll.at
     for (const r of refusedAll.refused) {
-      expect(r).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: first.pid, host: os.hostname() })
+      expect(r).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: first.pid, host: leaseHost() })
       expect(r.until).toBeGreaterThan(t - 5000) // a live lease (renewed every second, for 3 s)
     }
     expect(new Set(refusedAll.refused.map((r) => r.account)).size).toBe(N)

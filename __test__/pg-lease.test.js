@@ -16,7 +16,7 @@ const os = require('node:os')
 
 const { startPostgres } = require('./support/pg-server.js')
 const h = require('./support/pg-harness.js')
-const { POSIX, onlyIf } = require('./support/platform.js')
+const { POSIX, onlyIf, leaseHost } = require('./support/platform.js')
 
 const pkg = require(h.PKG_PATH)
 const { writeData, latestId } = h.model
@@ -88,7 +88,7 @@ describe('PostgreSQL lease: SIGKILL of the owner', () => {
       expect(a.complete.has(a.latest)).toBe(true)
       expect(a.latest).toBeGreaterThanOrEqual(Math.max(...acks(current)))
       const lease = await h.leaseRow(pg, account)
-      expect(lease).toMatchObject({ token, owner_pid: next.pid, owner_host: os.hostname(), released: false })
+      expect(lease).toMatchObject({ token, owner_pid: next.pid, owner_host: leaseHost(), released: false })
       current = next
     }
     // The last owner writes and closes; then every tag is checked once more.
@@ -130,7 +130,7 @@ describe('PostgreSQL lease: SIGSTOP of the owner past its lease', () => {
     const stopToTakeover = b.openedAt - tStop
     expect(b.lockErrors.length).toBeGreaterThan(0)
     const lockErr = b.lockErrors[0]
-    expect(lockErr).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: a.pid, host: os.hostname() })
+    expect(lockErr).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: a.pid, host: leaseHost() })
     expect(b.auth.counters().token).toBe(opened.token + 1)
 
     // The new owner writes its own values, and over the old owner's shared key.
@@ -318,7 +318,7 @@ describe('PostgreSQL lease: a held account', () => {
       )
       times.push(Date.now() - t0)
       expect(err).toBeInstanceOf(pkg.AuthFolderLockedError)
-      expect(err).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: a.pid, host: os.hostname() })
+      expect(err).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: a.pid, host: leaseHost() })
       // (a Date of the addon's realm, not of jest's sandbox)
       expect(Object.prototype.toString.call(err.until)).toBe('[object Date]')
       expect(err.until.getTime()).toBeGreaterThan(Date.now() + 30000)
@@ -327,7 +327,7 @@ describe('PostgreSQL lease: a held account', () => {
     // Another child.
     const b = h.spawnOwner({ url: pg.url, account, tag: 'P', opts: { leaseTtlMs: 60000 } })
     const refused = await b.waitFor((e) => e.ev === 'open' || e.ev === 'open-error', 30000, 'the refusal')
-    expect(refused).toMatchObject({ ev: 'open-error', name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: a.pid, host: os.hostname(), attempts: 1 })
+    expect(refused).toMatchObject({ ev: 'open-error', name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: a.pid, host: leaseHost(), attempts: 1 })
     expect(refused.until).toBeGreaterThan(refused.at + 30000)
 
     const leaseAfter = await h.leaseRow(pg, account)

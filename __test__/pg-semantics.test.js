@@ -37,7 +37,7 @@ const baileys = require('@whiskeysockets/baileys')
 const { usePostgresAuthState, AuthFileCorruptError, encodeAuthValue } = require('..')
 
 const T = require('./support/sqlite-tools.js') // storeTracker, recordingLogger, asStored: no SQLite involved
-const { POSIX, onlyIf } = require('./support/platform.js')
+const { POSIX, onlyIf, leaseHost } = require('./support/platform.js')
 const P = require('./support/pg-tools.js')
 const { spawnOwner } = require('./support/pg-child-driver.js')
 
@@ -400,13 +400,13 @@ describe('one owner per account', () => {
 
     const t0 = Date.now()
     const refused = await P.inChild('await ours.usePostgresAuthState(args.url, args.acc)', { url: ctx.url, acc })
-    expect(refused.error).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: process.pid, host: os.hostname() })
+    expect(refused.error).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: process.pid, host: leaseHost() })
     // until: the lease's end, by the server's clock (the default lease is 15 s)
     const lease = await R.lease(acc)
     expect(refused.error.until).toBeGreaterThan(t0)
     expect(Math.abs(refused.error.until - lease.expires_ms)).toBeLessThan(16000)
     expect(lease.owner_pid).toBe(process.pid)
-    expect(lease.owner_host).toBe(os.hostname())
+    expect(lease.owner_host).toBe(leaseHost())
 
     await s1.close()
     await expect(s1.state.keys.get('pre-key', [1])).rejects.toMatchObject({ code: 'EBAILEYSCLOSED' })
@@ -726,7 +726,7 @@ describe('the schema', () => {
       const won = results.map((r, i) => [r, children[i]]).filter(([r]) => r.status === 'fulfilled')
       expect(won).toHaveLength(1)
       const [[, owner]] = won
-      for (const r of results.filter((x) => x.status === 'rejected')) expect(r.reason).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: owner.pid, host: os.hostname() })
+      for (const r of results.filter((x) => x.status === 'rejected')) expect(r.reason).toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: owner.pid, host: leaseHost() })
       const lease = await P.rowsOf(ctx, { prefix }).lease('the-one')
       expect(lease.owner_pid).toBe(owner.pid)
       expect(lease.token).toBe('1')
@@ -1083,7 +1083,7 @@ describe('takeover and fencing', () => {
     await child.call('set', { data: JSON.stringify({ t: { k1: 'first owner' } }) })
     await child.call('saveCreds', { patch: { me: { id: 'first@s.whatsapp.net' } } })
     // while it runs it renews: refused, naming it
-    await expect(open(acc)).rejects.toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: child.pid, host: os.hostname() })
+    await expect(open(acc)).rejects.toMatchObject({ name: 'AuthFolderLockedError', code: 'EBAILEYSLOCKED', pid: child.pid, host: leaseHost() })
     child.signal('SIGSTOP')
     try {
       // refused until the lease runs out by the server's clock, then ours

@@ -24,6 +24,10 @@
 //   ERRNO(name)               Node's err.errno for an errno name on this platform
 //   psTable()                 the processes by `ps` (macOS; Linux suites read /proc):
 //                             [{ pid, ppid, state, command }], state 'T' when stopped
+//   leaseHost()               the host a PostgreSQL lease names (the core's:
+//                             gethostname on Unix, like os.hostname(); on
+//                             Windows %COMPUTERNAME%, the NetBIOS name, which
+//                             need not be spelled as os.hostname() spells it)
 //   storePath(p)              a folder's path as the folder store reports it
 //                             (err.path, err.folder, the CLI's "folder"): its
 //                             real path; on Windows that of std::fs::canonicalize,
@@ -129,8 +133,12 @@ function psTable() {
     .map(([, pid, ppid, stat, command]) => ({ pid: Number(pid), ppid: Number(ppid), state: stat[0], command: command.trim() }))
 }
 
+function leaseHost() {
+  return WINDOWS ? (process.env.COMPUTERNAME ?? process.env.HOSTNAME ?? 'unknown-host') : os.hostname()
+}
+
 function storePath(p) {
   return WINDOWS ? '\\\\?\\' + fs.realpathSync.native(p) : fs.realpathSync(p)
 }
 
-module.exports = { LINUX, DARWIN, WINDOWS, POSIX, onlyIf, holderPid, windowsRefuses, keyNameError, caseInsensitiveFs, distinctOnDisk, canSymlink, ERRNO, psTable, storePath }
+module.exports = { LINUX, DARWIN, WINDOWS, POSIX, onlyIf, holderPid, windowsRefuses, keyNameError, caseInsensitiveFs, distinctOnDisk, canSymlink, ERRNO, psTable, leaseHost, storePath }
