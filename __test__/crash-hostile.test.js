@@ -739,15 +739,11 @@ describe('stale temporary files', () => {
     expect(r.writes.every((w) => w.ok)).toBe(true)
   })
 
-  // Windows: the store has no cheap liveness check there, so every other pid
-  // counts as alive and, without the lock, no temp file is removed (the
-  // folder's owner removes them when it opens it with the lock).
-  test(`with lock: false: only temps of dead processes are removed${WINDOWS ? ' (Windows: none)' : ''}`, async () => {
+  test('with lock: false: only temps of dead processes are removed', async () => {
     const alive = process.pid
     const { folder, shas } = prepare({ '.baileys-auth-tmp-99999-3': '{"torn', [`.baileys-auth-tmp-${alive}-7`]: '{"in flight' })
-    const r = await run('stale', { folder, lock: false, expectRemoved: ['.baileys-auth-tmp-99999-3'], ...(WINDOWS ? { pollMs: 2000 } : {}) })
-    expect(r.removed).toBe(!WINDOWS)
-    if (WINDOWS) expect(r.listing['.baileys-auth-tmp-99999-3']).toBeDefined()
+    const r = await run('stale', { folder, lock: false, expectRemoved: ['.baileys-auth-tmp-99999-3'] })
+    expect(r.removed).toBe(true)
     expect(r.listing[`.baileys-auth-tmp-${alive}-7`]).toBeDefined()
     for (const [n, h] of Object.entries(shas)) expect(r.listing[n]).toBe(h)
   })

@@ -103,8 +103,8 @@ fn build(js: &Js, realm: &Realm, e: &StoreError) -> JsResult<Val> {
     js.set_named(err, c"code", js.str_utf8(code)?)?;
   }
   if let Some(errno) = e.errno() {
-    // Node's fs errors carry the negated errno.
-    js.set_named(err, c"errno", js.double(-(errno as f64))?)?;
+    // Node's fs errors carry the negated errno (libuv's code on Windows).
+    js.set_named(err, c"errno", js.double(baileys_auth_core::errno::node_errno(errno) as f64)?)?;
   }
   Ok(err)
 }

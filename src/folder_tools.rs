@@ -53,7 +53,7 @@ pub fn inspect_folder<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unk
         let report = inspect(&folder.path, &options, Some(&mut mover))?;
         Ok((folder.path.to_string_lossy().into_owned(), report))
       } else {
-        let canonical = std::fs::canonicalize(path).map_err(|e| StoreError::io("realpath", path, e))?;
+        let canonical = baileys_auth_core::paths::canonicalize(path).map_err(|e| StoreError::io("realpath", path, e))?;
         let report = inspect(&canonical, &options, None)?;
         Ok((canonical.to_string_lossy().into_owned(), report))
       }

@@ -30,8 +30,8 @@
 //                             need not be spelled as os.hostname() spells it)
 //   storePath(p)              a folder's path as the folder store reports it
 //                             (err.path, err.folder, the CLI's "folder"): its
-//                             real path; on Windows that of std::fs::canonicalize,
-//                             the long name (never RUNNER~1) with the \\?\ prefix
+//                             real path (on Windows the long name, never RUNNER~1,
+//                             without std's \\?\ prefix: core/src/paths.rs)
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -138,7 +138,7 @@ function leaseHost() {
 }
 
 function storePath(p) {
-  return WINDOWS ? '\\\\?\\' + fs.realpathSync.native(p) : fs.realpathSync(p)
+  return WINDOWS ? fs.realpathSync.native(p) : fs.realpathSync(p)
 }
 
 module.exports = { LINUX, DARWIN, WINDOWS, POSIX, onlyIf, holderPid, windowsRefuses, keyNameError, caseInsensitiveFs, distinctOnDisk, canSymlink, ERRNO, psTable, leaseHost, storePath }

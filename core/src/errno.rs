@@ -135,9 +135,93 @@ pub fn windows_name(code: i32) -> &'static str {
   }
 }
 
+/// `err.errno` as Node gives it for an OS error code: the negated errno on
+/// Unix; on Windows libuv's own negative code for the error's name (Node
+/// never shows a Win32 code there), `UNKNOWN`'s when libuv has none.
+pub fn node_errno(code: i32) -> i32 {
+  if cfg!(unix) {
+    -code
+  } else {
+    libuv_windows_errno(name(code))
+  }
+}
+
+/// The text of Node's message for an OS error code ("no such file or
+/// directory"): libuv's wording on Windows, where the OS's own would be
+/// another language's sentence; `None` on Unix, where it is the OS's
+/// `strerror`, as Node's.
+pub fn node_message(code: i32) -> Option<&'static str> {
+  if cfg!(unix) {
+    None
+  } else {
+    LIBUV.iter().find(|(n, _, _)| *n == name(code)).map(|(_, _, text)| *text)
+  }
+}
+
+/// libuv's error codes on Windows (uv/errno.h) and texts (`uv_strerror`), for
+/// the names [`name`] gives.
+const LIBUV: [(&str, i32, &str); 36] = [
+  ("EACCES", -4092, "permission denied"),
+  ("EADDRINUSE", -4091, "address already in use"),
+  ("EADDRNOTAVAIL", -4090, "address not available"),
+  ("EAGAIN", -4088, "resource temporarily unavailable"),
+  ("EBADF", -4083, "bad file descriptor"),
+  ("EBUSY", -4082, "resource busy or locked"),
+  ("ECONNABORTED", -4079, "software caused connection abort"),
+  ("ECONNREFUSED", -4078, "connection refused"),
+  ("ECONNRESET", -4077, "connection reset by peer"),
+  ("EEXIST", -4075, "file already exists"),
+  ("EHOSTUNREACH", -4073, "host is unreachable"),
+  ("EINTR", -4072, "interrupted system call"),
+  ("EINVAL", -4071, "invalid argument"),
+  ("EIO", -4070, "i/o error"),
+  ("EISDIR", -4068, "illegal operation on a directory"),
+  ("ELOOP", -4067, "too many symbolic links encountered"),
+  ("EMFILE", -4066, "too many open files"),
+  ("ENAMETOOLONG", -4064, "name too long"),
+  ("ENETDOWN", -4063, "network is down"),
+  ("ENETUNREACH", -4062, "network is unreachable"),
+  ("ENFILE", -4061, "file table overflow"),
+  ("ENODEV", -4059, "no such device"),
+  ("ENOENT", -4058, "no such file or directory"),
+  ("ENOMEM", -4057, "not enough memory"),
+  ("ENOSPC", -4055, "no space left on device"),
+  ("ENOTCONN", -4053, "socket is not connected"),
+  ("ENOTDIR", -4052, "not a directory"),
+  ("ENOTEMPTY", -4051, "directory not empty"),
+  ("EPERM", -4048, "operation not permitted"),
+  ("EPIPE", -4047, "broken pipe"),
+  ("EROFS", -4043, "read-only file system"),
+  ("ETIMEDOUT", -4039, "connection timed out"),
+  ("ETXTBSY", -4038, "text file is busy"),
+  ("EXDEV", -4037, "cross-device link not permitted"),
+  ("EFBIG", -4036, "file too large"),
+  ("UNKNOWN", -4094, "unknown error"),
+];
+
+fn libuv_windows_errno(name: &str) -> i32 {
+  LIBUV.iter().find(|(n, _, _)| *n == name).map_or(-4094, |(_, uv, _)| *uv)
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn windows_errors_carry_libuvs_codes_as_node_gives_them() {
+    // The values of Node 20's own uv/errno.h for Windows.
+    assert_eq!(libuv_windows_errno(windows_name(2)), -4058);
+    assert_eq!(libuv_windows_errno(windows_name(5)), -4048);
+    assert_eq!(libuv_windows_errno(windows_name(32)), -4082);
+    assert_eq!(libuv_windows_errno(windows_name(112)), -4055);
+    assert_eq!(libuv_windows_errno(windows_name(336)), -4068);
+    assert_eq!(libuv_windows_errno(windows_name(999_999)), -4094);
+    assert_eq!(libuv_windows_errno("EDQUOT"), -4094, "libuv has no EDQUOT");
+    if cfg!(unix) {
+      assert_eq!(node_errno(ENOENT), -ENOENT);
+      assert_eq!(node_message(ENOENT), None);
+    }
+  }
 
   #[test]
   fn every_code_the_store_uses_has_its_own_name() {

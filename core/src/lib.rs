@@ -29,6 +29,7 @@ pub mod listing;
 pub mod lock;
 pub mod migrate;
 pub mod naming;
+pub mod paths;
 pub mod report;
 pub mod scheduler;
 pub mod seal;

@@ -155,7 +155,10 @@ impl fmt::Display for StoreError {
     match self {
       StoreError::Io { syscall, path, source } => {
         let code = source.raw_os_error().map(errno_name).unwrap_or("EIO");
-        let what = source.raw_os_error().map(|e| io::Error::from_raw_os_error(e).to_string()).unwrap_or_else(|| source.to_string());
+        let what = match source.raw_os_error() {
+          Some(e) => crate::errno::node_message(e).map_or_else(|| io::Error::from_raw_os_error(e).to_string(), str::to_owned),
+          None => source.to_string(),
+        };
         // Node's format: "EACCES: permission denied, open '/path'"
         let what = what.split(" (os error").next().unwrap_or(&what).to_lowercase();
         write!(f, "{code}: {what}, {syscall} '{}'", path.display())

@@ -261,9 +261,28 @@ fn process_alive(pid: u32) -> bool {
   r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Without a cheap check, every other process counts as alive: its temporary
+/// Windows: a process that can be opened and has no exit code yet, or one
+/// this user may not open (it exists).
+#[cfg(windows)]
+fn process_alive(pid: u32) -> bool {
+  use windows_sys::Win32::Foundation::{CloseHandle, GetLastError, ERROR_ACCESS_DENIED, STILL_ACTIVE};
+  use windows_sys::Win32::System::Threading::{GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION};
+  // SAFETY: plain calls; the handle is closed before returning.
+  unsafe {
+    let handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+    if handle.is_null() {
+      return GetLastError() == ERROR_ACCESS_DENIED;
+    }
+    let mut code = 0u32;
+    let alive = GetExitCodeProcess(handle, &mut code) == 0 || code == STILL_ACTIVE as u32;
+    CloseHandle(handle);
+    alive
+  }
+}
+
+/// Without a check, every other process counts as alive: its temporary
 /// files are then only removed by the folder's owner (who holds the lock).
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 fn process_alive(_pid: u32) -> bool {
   true
 }

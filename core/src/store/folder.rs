@@ -100,7 +100,7 @@ impl Folder {
       // ("ENOTDIR: not a directory, mkdir 'file/sub'").
       Err(_) => create_dir_all(io.as_ref(), given).map_err(|e| StoreError::io("mkdir", given, e))?,
     }
-    let path = std::fs::canonicalize(given).map_err(|e| StoreError::io("realpath", given, e))?;
+    let path = crate::paths::canonicalize(given).map_err(|e| StoreError::io("realpath", given, e))?;
     let dir = io.open_dir(&path).map_err(|e| StoreError::io("open", &path, e))?;
     let lock = if options.lock { Some(lock::acquire(&path, &dir)?) } else { None };
     let key_backups = key_backups_for(&path, lock.as_ref());

@@ -25,7 +25,6 @@ pub mod schema;
 mod writer;
 
 use std::collections::HashMap;
-use std::fs;
 use std::io::ErrorKind as IoKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -170,7 +169,7 @@ fn canonical(path: &Path) -> BackendResult<PathBuf> {
     let code = e.raw_os_error().map(errno_name).unwrap_or("EIO");
     BackendError::new(ErrorKind::Io, format!("cannot open {}: {e}", p.display())).with_code(code)
   };
-  match fs::canonicalize(path) {
+  match crate::paths::canonicalize(path) {
     Ok(p) => Ok(p),
     Err(e) if e.kind() == IoKind::NotFound => {
       let name =
@@ -179,7 +178,7 @@ fn canonical(path: &Path) -> BackendResult<PathBuf> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
       };
-      Ok(fs::canonicalize(parent).map_err(|e| io_err(parent, e))?.join(name))
+      Ok(crate::paths::canonicalize(parent).map_err(|e| io_err(parent, e))?.join(name))
     }
     Err(e) => Err(io_err(path, e)),
   }

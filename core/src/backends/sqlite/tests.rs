@@ -1,6 +1,7 @@
 //! Tests that need to hold the writer still (so that calls pile up into one
 //! group deterministically); everything else is in `core/tests/`.
 
+use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

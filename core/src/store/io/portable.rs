@@ -82,7 +82,16 @@ impl Io for PortableIo {
       use std::os::unix::fs::OpenOptionsExt;
       options.custom_flags(libc::O_NONBLOCK);
     }
-    options.open(entry(dir, name)?)
+    let path = entry(dir, name)?;
+    options.open(&path).map_err(|e| {
+      // Windows cannot open a directory as a file and says "access denied";
+      // Node (and the Unix layer) say EISDIR.
+      if cfg!(windows) && e.kind() == io::ErrorKind::PermissionDenied && fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+        io::Error::from_raw_os_error(crate::errno::EISDIR)
+      } else {
+        e
+      }
+    })
   }
 
   fn hold(&self, _dir: &Dir, _name: &str) -> Option<File> {
