@@ -345,7 +345,7 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
   if !mode.eq_ignore_ascii_case("wal") {
     return Err(BackendError::new(ErrorKind::Io, format!("{} cannot use WAL mode (journal mode stays {mode})", path.display())));
   }
-  conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" }).map_err(|e| fail(&conn, e))?;
+  set_durability(&conn, fsync).map_err(|e| fail(&conn, e))?;
   conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT).map_err(|e| fail(&conn, e))?;
   // Our tables have no foreign keys; a file someone added some to behaves
   // the same whatever the build's default (the bundled build enforces them).
@@ -379,13 +379,24 @@ pub fn open_writer(path: &Path, found: Found, fsync: bool, checked: bool) -> Bac
   Ok(conn)
 }
 
+/// The writer's durability: `synchronous = FULL` with `fsync`, else `NORMAL`.
+/// On macOS an fsync only reaches the drive's cache: with `fsync`, SQLite is
+/// also told to use `F_FULLFSYNC` (`fullfsync`), as the folder store does.
+/// Elsewhere SQLite ignores that flag, so it is set the same way everywhere.
+pub fn set_durability(conn: &Connection, fsync: bool) -> rusqlite::Result<()> {
+  conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
+  conn.pragma_update(None, "fullfsync", fsync)
+}
+
 /// The checkpoint thread's connection (it writes the database file, never a
 /// transaction). `synchronous` stays at its default, FULL: the database is
-/// fsynced before the WAL may start over, whatever the writer's level.
+/// fsynced before the WAL may start over, whatever the writer's level, with
+/// `F_FULLFSYNC` on macOS (`checkpoint_fullfsync`; off the write path).
 pub fn open_checkpointer(path: &Path) -> BackendResult<Connection> {
   let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
   let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(None, e, "cannot open", path))?;
   conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql_error(Some(&conn), e, "cannot prepare", path))?;
+  conn.pragma_update(None, "checkpoint_fullfsync", true).map_err(|e| sql_error(Some(&conn), e, "cannot prepare", path))?;
   Ok(conn)
 }
 
@@ -405,6 +416,22 @@ mod tests {
   #[test]
   fn uri_escapes_what_a_uri_reserves() {
     assert_eq!(file_uri(Path::new("/a b/c?d#e%f.db"), "mode=ro"), "file:/a%20b/c%3Fd%23e%25f.db?mode=ro");
+  }
+
+  #[test]
+  fn fsync_asks_for_full_syncs_and_the_checkpointer_always_does() {
+    let dir = std::env::temp_dir().join(format!("ban-durability-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    for fsync in [true, false] {
+      let path = dir.join(format!("{fsync}.db"));
+      let writer = open_writer(&path, Found::Missing, fsync, false).unwrap();
+      let level: i64 = writer.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+      let full: bool = writer.query_row("PRAGMA fullfsync", [], |r| r.get(0)).unwrap();
+      assert_eq!((level, full), if fsync { (2, true) } else { (1, false) });
+      let checkpointer = open_checkpointer(&path).unwrap();
+      assert!(checkpointer.query_row("PRAGMA checkpoint_fullfsync", [], |r| r.get::<_, bool>(0)).unwrap());
+    }
+    let _ = fs::remove_dir_all(&dir);
   }
 
   #[test]

@@ -272,7 +272,7 @@ impl Writer {
   }
 
   fn make_durable(&self) -> BackendResult<()> {
-    self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.error(e))
+    super::schema::set_durability(&self.conn, true).map_err(|e| self.error(e))
   }
 
   /// The last handle closed: every earlier write is done (this job is last in
