@@ -25,7 +25,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const ours = require('..')
-const { storePath } = require('./support/platform.js')
+const { WINDOWS, moveCommand, storePath } = require('./support/platform.js')
 const { tmpDirs, baileysLines, sampleData, writeWithBaileys, collect, firstDifference, keyPair } = require('./support/tools-fixtures.js')
 
 const dir = tmpDirs('hardened')
@@ -204,7 +204,7 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
     expect(fs.existsSync(path.join(folder, 'creds.json'))).toBe(false)
     const was = snapshot(folder)
     const at = (name) => path.join(real, name)
-    const mv = `mv '${at('creds.json.bak')}' '${at('creds.json')}'`
+    const mv = moveCommand(at('creds.json.bak'), at('creds.json'))
     const e1 = await expectCorrupt(ours.useMultiFileAuthState(folder), real, 'creds.json is missing, but its backup', mv, 'nothing was written')
     const e2 = await expectCorrupt(ours.loadCredentials(folder), real, mv)
     expect(e2.message).toBe(e1.message)
@@ -226,7 +226,7 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
       real,
       'exists but cannot be read',
       'creds.json.bak',
-      `mv '${path.join(real, 'creds.json')}' '${path.join(real, 'creds.json.unreadable')}' && mv '${path.join(real, 'creds.json.bak')}' '${path.join(real, 'creds.json')}'`,
+      `${moveCommand(path.join(real, 'creds.json'), path.join(real, 'creds.json.unreadable'))} && ${moveCommand(path.join(real, 'creds.json.bak'), path.join(real, 'creds.json'))}`,
     )
     // (built in Node's main realm: under jest, compare by name, see the README)
     expect(err.cause.name).toBe('SyntaxError')
@@ -265,7 +265,7 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
     const r = await ours.inspectFolder(folder, {})
     expect(r.hasCreds).toBe(false)
     expect(r.findings.map((f) => [f.name, f.problem])).toEqual([['creds.json.bak', 'backup']])
-    expect(r.findings[0].detail).toContain('mv creds.json.bak creds.json')
+    expect(r.findings[0].detail).toContain(`${WINDOWS ? 'move /Y' : 'mv'} creds.json.bak creds.json`)
   })
 })
 

@@ -28,6 +28,8 @@
 //                             gethostname on Unix, like os.hostname(); on
 //                             Windows %COMPUTERNAME%, the NetBIOS name, which
 //                             need not be spelled as os.hostname() spells it)
+//   moveCommand(from, to)     the rename command of the store's restore advice:
+//                             mv 'from' 'to' (POSIX shell), move /Y "from" "to" on Windows
 //   storePath(p)              a folder's path as the folder store reports it
 //                             (err.path, err.folder, the CLI's "folder"): its
 //                             real path (on Windows the long name, never RUNNER~1,
@@ -137,8 +139,12 @@ function leaseHost() {
   return WINDOWS ? (process.env.COMPUTERNAME ?? process.env.HOSTNAME ?? 'unknown-host') : os.hostname()
 }
 
+function moveCommand(from, to) {
+  return WINDOWS ? `move /Y "${from}" "${to}"` : `mv '${from}' '${to}'`
+}
+
 function storePath(p) {
   return WINDOWS ? fs.realpathSync.native(p) : fs.realpathSync(p)
 }
 
-module.exports = { LINUX, DARWIN, WINDOWS, POSIX, onlyIf, holderPid, windowsRefuses, keyNameError, caseInsensitiveFs, distinctOnDisk, canSymlink, ERRNO, psTable, leaseHost, storePath }
+module.exports = { LINUX, DARWIN, WINDOWS, POSIX, onlyIf, holderPid, windowsRefuses, keyNameError, caseInsensitiveFs, distinctOnDisk, canSymlink, ERRNO, psTable, leaseHost, moveCommand, storePath }

@@ -221,10 +221,11 @@ fn creds_backup_finding(folder: &Path, names: &[(String, std::fs::Metadata)], re
   };
   let detail = match read_and_parse(folder, BACKUP, meta, flavor) {
     Ok(Value::Object(_)) => {
+      let mv = crate::store::error::MOVE_COMMAND;
       let restore = if report.has_creds {
-        "mv creds.json creds.json.unreadable && mv creds.json.bak creds.json"
+        format!("{mv} creds.json creds.json.unreadable && {mv} creds.json.bak creds.json")
       } else {
-        "mv creds.json.bak creds.json"
+        format!("{mv} creds.json.bak creds.json")
       };
       format!("{creds_state}, and this backup (kept by Baileys' hardened helper) holds credentials; the store will not open until it is restored: {restore}")
     }

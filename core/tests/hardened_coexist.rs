@@ -221,7 +221,7 @@ fn missing_creds_next_to_a_backup_is_not_no_credentials() {
   let bak = canonical(&dir, "creds.json.bak");
   let creds = canonical(&dir, "creds.json");
   assert!(message.contains("is missing, but its backup"), "{message}");
-  assert!(message.contains(&format!("mv '{}' '{}'", bak.display(), creds.display())), "{message}");
+  assert!(message.contains(&move_command(&bak, &creds)), "{message}");
   assert!(message.contains("nothing was written"), "{message}");
   assert_eq!(cause.to_string(), "creds.json is missing, and its backup creds.json.bak is there");
   assert_eq!(dir.files(), before, "nothing is written, nothing restored");
@@ -280,7 +280,11 @@ fn unreadable_creds_next_to_a_readable_backup_names_it() {
   let (creds, bak) = (canonical(&dir, "creds.json"), canonical(&dir, "creds.json.bak"));
   assert!(message.starts_with(&format!("{} exists but cannot be read (", creds.display())), "{message}");
   assert!(
-    message.contains(&format!("mv '{}' '{}.unreadable' && mv '{}' '{}'", creds.display(), creds.display(), bak.display(), creds.display())),
+    message.contains(&format!(
+      "{} && {}",
+      move_command(&creds, Path::new(&format!("{}.unreadable", creds.display()))),
+      move_command(&bak, &creds)
+    )),
     "{message}"
   );
   assert_eq!(dir.files(), before);
@@ -483,4 +487,13 @@ fn listing_never_counts_a_backup_or_tmp_as_a_key() {
   assert_eq!(report.by_type.get("session").map(|s| s.files), Some(1));
   assert_eq!(report.total_files, 1);
   assert_eq!(report.moved_aside, ["session-d.json.bak.corrupt-1700000000000"]);
+}
+
+/// The restore advice's rename, as the message spells it on this platform.
+fn move_command(from: &Path, to: &Path) -> String {
+  if cfg!(windows) {
+    format!("move /Y \"{}\" \"{}\"", from.display(), to.display())
+  } else {
+    format!("mv '{}' '{}'", from.display(), to.display())
+  }
 }

@@ -61,10 +61,20 @@ pub enum CredsBackup {
 }
 
 /// `'text'` for a POSIX shell (a `'` inside as `'\''`), so a command in a
-/// message can be pasted as it is.
+/// message can be pasted as it is; on Windows `"text"` for cmd and
+/// PowerShell (a path cannot hold a `"` there).
 fn shell_quoted(path: &std::path::Path) -> String {
-  format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"))
+  if cfg!(windows) {
+    format!("\"{}\"", path.to_string_lossy())
+  } else {
+    format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"))
+  }
 }
+
+/// The command that renames a file, in the restore advice: `mv`, or on
+/// Windows `move /Y` (cmd's; PowerShell has it as `move` too, and `&&`
+/// joins commands in both).
+pub const MOVE_COMMAND: &str = if cfg!(windows) { "move /Y" } else { "mv" };
 
 /// The `cause` of the JavaScript error: what is wrong with the file (the
 /// parse error, as before backups were looked at), or with the backup when
@@ -94,7 +104,7 @@ impl CredsFault {
         let aside = shell_quoted(&path.with_extension("json.unreadable"));
         write!(
           f,
-          "{p} exists but cannot be read ({cause}); it was left untouched and nothing was written. Its backup {} (kept by Baileys' hardened helper) can be read: to restore it, run: mv {qp} {aside} && mv {} {qp}",
+          "{p} exists but cannot be read ({cause}); it was left untouched and nothing was written. Its backup {} (kept by Baileys' hardened helper) can be read: to restore it, run: {MOVE_COMMAND} {qp} {aside} && {MOVE_COMMAND} {} {qp}",
           b.display(),
           shell_quoted(b)
         )
@@ -106,13 +116,13 @@ impl CredsFault {
       ),
       (None, CredsBackup::Readable { path: b }) => write!(
         f,
-        "{p} is missing, but its backup {} is there (Baileys' hardened helper keeps one, and leaves only the backup when it is stopped in the middle of a save); it was not used and nothing was written. To restore it, run: mv {} {qp}",
+        "{p} is missing, but its backup {} is there (Baileys' hardened helper keeps one, and leaves only the backup when it is stopped in the middle of a save); it was not used and nothing was written. To restore it, run: {MOVE_COMMAND} {} {qp}",
         b.display(),
         shell_quoted(b)
       ),
       (None, CredsBackup::Unreadable { path: b, reason }) => write!(
         f,
-        "{p} is missing and its backup {} cannot be read ({reason}); nothing was written, and no new credentials were made over it. Repair the backup and restore it (mv {} {qp}), or move it away to start a new session",
+        "{p} is missing and its backup {} cannot be read ({reason}); nothing was written, and no new credentials were made over it. Repair the backup and restore it ({MOVE_COMMAND} {} {qp}), or move it away to start a new session",
         b.display(),
         shell_quoted(b)
       ),
