@@ -265,7 +265,7 @@ describe('2. credentials next to a backup are never "no credentials"', () => {
     const r = await ours.inspectFolder(folder, {})
     expect(r.hasCreds).toBe(false)
     expect(r.findings.map((f) => [f.name, f.problem])).toEqual([['creds.json.bak', 'backup']])
-    expect(r.findings[0].detail).toContain(`${WINDOWS ? 'move /Y' : 'mv'} creds.json.bak creds.json`)
+    expect(r.findings[0].detail).toContain(`${WINDOWS ? 'move' : 'mv'} creds.json.bak creds.json`)
   })
 })
 

@@ -29,7 +29,7 @@
 //                             Windows %COMPUTERNAME%, the NetBIOS name, which
 //                             need not be spelled as os.hostname() spells it)
 //   moveCommand(from, to)     the rename command of the store's restore advice:
-//                             mv 'from' 'to' (POSIX shell), move /Y "from" "to" on Windows
+//                             mv 'from' 'to' (POSIX shell), move "from" "to" on Windows
 //   storePath(p)              a folder's path as the folder store reports it
 //                             (err.path, err.folder, the CLI's "folder"): its
 //                             real path (on Windows the long name, never RUNNER~1,
@@ -140,7 +140,7 @@ function leaseHost() {
 }
 
 function moveCommand(from, to) {
-  return WINDOWS ? `move /Y "${from}" "${to}"` : `mv '${from}' '${to}'`
+  return WINDOWS ? `move "${from}" "${to}"` : `mv '${from}' '${to}'`
 }
 
 function storePath(p) {

@@ -492,7 +492,7 @@ fn listing_never_counts_a_backup_or_tmp_as_a_key() {
 /// The restore advice's rename, as the message spells it on this platform.
 fn move_command(from: &Path, to: &Path) -> String {
   if cfg!(windows) {
-    format!("move /Y \"{}\" \"{}\"", from.display(), to.display())
+    format!("move \"{}\" \"{}\"", from.display(), to.display())
   } else {
     format!("mv '{}' '{}'", from.display(), to.display())
   }

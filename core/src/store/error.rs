@@ -72,9 +72,9 @@ fn shell_quoted(path: &std::path::Path) -> String {
 }
 
 /// The command that renames a file, in the restore advice: `mv`, or on
-/// Windows `move /Y` (cmd's; PowerShell has it as `move` too, and `&&`
-/// joins commands in both).
-pub const MOVE_COMMAND: &str = if cfg!(windows) { "move /Y" } else { "mv" };
+/// Windows `move` (cmd's, and PowerShell's alias of Move-Item). The advice
+/// never moves onto an existing file, so neither needs a flag to overwrite.
+pub const MOVE_COMMAND: &str = if cfg!(windows) { "move" } else { "mv" };
 
 /// The `cause` of the JavaScript error: what is wrong with the file (the
 /// parse error, as before backups were looked at), or with the backup when
