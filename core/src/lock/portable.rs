@@ -26,7 +26,7 @@ pub fn open_at(path: &Path) -> io::Result<File> {
   #[cfg(unix)]
   {
     use std::os::unix::fs::OpenOptionsExt;
-    options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    options.mode(crate::store::io::FILE_MODE).custom_flags(libc::O_NOFOLLOW);
   }
   options.open(path)
 }
@@ -38,7 +38,7 @@ pub fn try_lock(file: &File) -> io::Result<bool> {
       #[cfg(unix)]
       {
         use std::os::unix::fs::PermissionsExt;
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(crate::store::io::FILE_MODE));
       }
       Ok(true)
     }

@@ -7,12 +7,13 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use crate::store::io::Dir;
+use crate::store::io::unix::dir_fd;
+use crate::store::io::{Dir, FILE_MODE};
 
 fn open(dir: libc::c_int, name: &std::ffi::CStr) -> io::Result<File> {
   let flags = libc::O_RDWR | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC;
   // SAFETY: `name` is NUL-terminated for the call.
-  let raw = unsafe { libc::openat(dir, name.as_ptr(), flags, 0o600 as libc::c_uint) };
+  let raw = unsafe { libc::openat(dir, name.as_ptr(), flags, FILE_MODE as libc::c_uint) };
   if raw < 0 {
     return Err(io::Error::last_os_error());
   }
@@ -22,7 +23,7 @@ fn open(dir: libc::c_int, name: &std::ffi::CStr) -> io::Result<File> {
 
 /// Opens (creating it, mode 0600) the lock file `name` inside `dir`.
 pub fn open_in(dir: &Dir, name: &std::ffi::CStr) -> io::Result<File> {
-  open(dir.handle().map_or(-1, |f| f.as_raw_fd()), name)
+  open(dir_fd(dir), name)
 }
 
 /// Opens (creating it, mode 0600) the lock file at `path`.
@@ -38,7 +39,7 @@ pub fn try_lock(file: &File) -> io::Result<bool> {
   // SAFETY: a plain system call on a descriptor the caller owns.
   if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
     // 0600 even if the file was there before with wider bits.
-    unsafe { libc::fchmod(file.as_raw_fd(), 0o600) };
+    unsafe { libc::fchmod(file.as_raw_fd(), FILE_MODE as libc::mode_t) };
     return Ok(true);
   }
   let e = io::Error::last_os_error();
@@ -67,7 +68,7 @@ pub fn read_head(file: &File, buf: &mut [u8]) -> usize {
 pub fn is_file_at(file: &File, dir: &Dir, name: &std::ffi::CStr) -> bool {
   let mut held: libc::stat = unsafe { std::mem::zeroed() };
   let mut there: libc::stat = unsafe { std::mem::zeroed() };
-  let dirfd = dir.handle().map_or(-1, |f| f.as_raw_fd());
+  let dirfd = dir_fd(dir);
   // SAFETY: valid out-pointers, an open descriptor, a NUL-terminated name.
   unsafe {
     libc::fstat(file.as_raw_fd(), &mut held) == 0

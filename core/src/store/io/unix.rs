@@ -26,6 +26,11 @@ fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
   }
 }
 
+/// The byte count of a `read`/`write`, or its error.
+fn cvt_len(ret: isize) -> io::Result<usize> {
+  usize::try_from(ret).map_err(|_| io::Error::last_os_error())
+}
+
 /// Retries a call interrupted by a signal (never used for fsync: a failed
 /// fsync is not retried, its error is final).
 fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
@@ -58,7 +63,7 @@ pub fn path_cstring(path: &Path) -> io::Result<CString> {
 }
 
 /// The descriptor a [`Dir`] of this layer holds (`-1`, so `EBADF`, for one without).
-fn dir_fd(dir: &Dir) -> RawFd {
+pub(crate) fn dir_fd(dir: &Dir) -> RawFd {
   dir.handle().map_or(-1, |f| f.as_raw_fd())
 }
 
@@ -166,12 +171,7 @@ impl Io for UnixIo {
       let spare = out.capacity() - out.len();
       let n = retry_eintr(|| {
         // SAFETY: the spare capacity of `out` is valid for `spare` bytes.
-        let r = unsafe { libc::read(fd, out.as_mut_ptr().add(out.len()) as *mut libc::c_void, spare) };
-        if r < 0 {
-          Err(io::Error::last_os_error())
-        } else {
-          Ok(r as usize)
-        }
+        cvt_len(unsafe { libc::read(fd, out.as_mut_ptr().add(out.len()) as *mut libc::c_void, spare) })
       })?;
       if n == 0 {
         return Ok(());
@@ -185,12 +185,7 @@ impl Io for UnixIo {
     while !bytes.is_empty() {
       let n = retry_eintr(|| {
         // SAFETY: `bytes` is valid for its length.
-        let r = unsafe { libc::write(file.as_raw_fd(), bytes.as_ptr() as *const libc::c_void, bytes.len()) };
-        if r < 0 {
-          Err(io::Error::last_os_error())
-        } else {
-          Ok(r as usize)
-        }
+        cvt_len(unsafe { libc::write(file.as_raw_fd(), bytes.as_ptr() as *const libc::c_void, bytes.len()) })
       })?;
       if n == 0 {
         return Err(io::Error::from_raw_os_error(libc::EIO));
