@@ -9,35 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** An open auth folder, as the JavaScript wrapper sees it. */
-export declare class NativeAuthStore {
-  /** The folder's canonical path. */
-  get folder(): string
-  /**
-   * `keys.get(type, ids)`. With `appStateClass` (Baileys'
-   * `proto.Message.AppStateSyncKeyData`), app-state keys come back through
-   * its `fromObject`; without it, as an equal plain object. Warnings about
-   * unreadable files go to `logger.warn`.
-   */
-  get(keyType: unknown, ids: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
-  /**
-   * `keys.set(data)`: for each `type` and `id` (as `for…in` visits them), a
-   * truthy value is written and a falsy one deleted.
-   */
-  set(data: unknown): unknown
-  /** The key files of a type now in the folder: `{ names, ids }`, sorted by name. */
-  listKeyFiles(keyType: unknown): unknown
-  /**
-   * Reads key files of a type by file name (from `listKeyFiles`): an array
-   * of values (`null` for a file gone or unreadable), in the order of `names`.
-   */
-  readKeyFiles(keyType: unknown, names: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
-  /** Deletes every key file; `creds.json` and the lock stay. */
-  clear(): unknown
-  /** `saveCreds()`: writes `creds` as it is at this moment. */
-  saveCreds(creds: unknown): unknown
-}
-
 /** An open store of any backend, as the JavaScript wrapper sees it. */
 export declare class NativeKeyStore {
   /**
@@ -49,7 +20,12 @@ export declare class NativeKeyStore {
   openHandles(): number
   /** The backend's counters (`{ roundTrips, groups, … }`), for tests and benchmarks. */
   counters(): unknown
-  /** `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`). */
+  /**
+   * `keys.get(type, ids)` → `{ [id]: value | null }`. With `appStateClass`
+   * (Baileys' `proto.Message.AppStateSyncKeyData`), app-state keys come back
+   * through its `fromObject`; without it, as an equal plain object.
+   * Warnings about values that could not be read go to `logger.warn`.
+   */
   get(keyType: unknown, ids: unknown, appStateClass?: unknown | undefined | null, logger?: unknown | undefined | null): unknown
   /**
    * The values of `ids` as an array in the order of `ids` (`null` for a
@@ -133,14 +109,11 @@ export declare function inspectSqlite(dbPath: unknown, options?: unknown | undef
  */
 export declare function ioLayer(): string
 
-/** `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`. */
-export declare function openAuthState(folder: unknown, options?: unknown | undefined | null): unknown
-
 /**
  * `openFolderStore(folder, options)` → `Promise<{ store, creds, created }>`:
- * a folder through the core's folder backend, as a `NativeKeyStore`. Used to
- * copy between stores as bytes (`copyPageTo`); bots use
- * `useMultiFileAuthState`, whose own path is tuned for folders.
+ * a folder (created when missing, mode 0700) through the core's folder
+ * backend, behind `useMultiFileAuthState` and every copy between stores.
+ * Not durable by default, as Baileys' helper never fsyncs.
  */
 export declare function openFolderStore(folder: unknown, options?: unknown | undefined | null): unknown
 

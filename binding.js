@@ -835,7 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.NativeAuthStore = nativeBinding.NativeAuthStore
 module.exports.NativeKeyStore = nativeBinding.NativeKeyStore
 module.exports.decodeAuthValue = nativeBinding.decodeAuthValue
 module.exports.encodeAuthValue = nativeBinding.encodeAuthValue
@@ -844,7 +843,6 @@ module.exports.inspectFolder = nativeBinding.inspectFolder
 module.exports.inspectPostgres = nativeBinding.inspectPostgres
 module.exports.inspectSqlite = nativeBinding.inspectSqlite
 module.exports.ioLayer = nativeBinding.ioLayer
-module.exports.openAuthState = nativeBinding.openAuthState
 module.exports.openFolderStore = nativeBinding.openFolderStore
 module.exports.openPostgresAuthState = nativeBinding.openPostgresAuthState
 module.exports.openSqliteAuthState = nativeBinding.openSqliteAuthState

@@ -39,9 +39,9 @@ const migrate = require('./lib/migrate.js')
  * @param {import('./index').AuthStateOptions} [options]
  */
 async function useMultiFileAuthState(folder, options) {
-  const { store, creds } = await binding.openAuthState(folder, options)
+  const { store, creds } = await binding.openFolderStore(folder, options)
   // Baileys' helper returns no close: neither does the drop-in.
-  return authState(store, creds, options, FOLDER_LISTING, false)
+  return authState(store, creds, options, false)
 }
 
 /**
@@ -56,7 +56,7 @@ async function useSqliteAuthState(config, options) {
   const dbPath = isConfig ? config.dbPath : config
   const opts = isConfig ? { ...config, ...options } : options
   const { store, creds } = await binding.openSqliteAuthState(dbPath, opts)
-  return authState(store, creds, opts, PAGED_LISTING, true)
+  return authState(store, creds, opts, true)
 }
 
 /**
@@ -78,7 +78,7 @@ async function usePostgresAuthState(connection, account, options) {
   const alive = setInterval(() => store.keepAlive(), Math.max(10, ttl / 6))
   alive.unref()
   const watched = watchLease(store, account, options?.logger)
-  const out = authState(watched, creds, options, PAGED_LISTING, true)
+  const out = authState(watched, creds, options, true)
   out.close = () => {
     clearInterval(alive)
     return watched.close()
@@ -116,10 +116,10 @@ function watchLease(store, account, logger) {
 }
 
 /**
- * `{ state: { creds, keys }, saveCreds }` (and `close`) over a native store,
- * the same for every backend but for how it lists (`listing`).
+ * `{ state: { creds, keys }, saveCreds }` (and `close`) over a native store:
+ * the same for every backend.
  */
-function authState(store, creds, options, listing, withClose) {
+function authState(store, creds, options, withClose) {
   const appStateClass = options?.proto?.Message?.AppStateSyncKeyData
   const logger = options?.logger
   const out = {
@@ -129,8 +129,8 @@ function authState(store, creds, options, listing, withClose) {
         get: (type, ids) => store.get(type, ids, appStateClass, logger),
         set: (data) => store.set(data),
         clear: () => store.clear(),
-        listIds: (type) => listing.ids(store, type),
-        list: (type) => listing.entries(store, type, appStateClass, logger),
+        listIds: (type) => pagedIds(store, type),
+        list: (type) => pagedEntries(store, type, appStateClass, logger),
       },
     },
     saveCreds: () => store.saveCreds(creds),
@@ -164,27 +164,6 @@ async function* pagedEntries(store, type, appStateClass, logger) {
 
 /** Keys read per step of `list()`: memory stays bounded on any store. */
 const LIST_PAGE = 256
-
-/** A backend that lists ids in pages (`listIds(type, after, limit)`). */
-const PAGED_LISTING = { ids: pagedIds, entries: pagedEntries }
-/** The folder store: one listing of file names, then values a page at a time. */
-const FOLDER_LISTING = { ids: listIds, entries: listEntries }
-
-async function* listIds(store, type) {
-  const { ids } = await store.listKeyFiles(type)
-  yield* ids
-}
-
-async function* listEntries(store, type, appStateClass, logger) {
-  const { names, ids } = await store.listKeyFiles(type)
-  for (let i = 0; i < names.length; i += LIST_PAGE) {
-    const values = await store.readKeyFiles(type, names.slice(i, i + LIST_PAGE), appStateClass, logger)
-    for (let j = 0; j < values.length; j++) {
-      // A file deleted since the listing is skipped.
-      if (values[j] !== null) yield [ids[i + j], values[j]]
-    }
-  }
-}
 
 module.exports = {
   useMultiFileAuthState,

@@ -343,8 +343,12 @@ describe('3. a key whose file is missing or unreadable reads as its backup', () 
   })
 })
 
-describe('4. listing never counts a .bak or .tmp as a key', () => {
-  test('listIds, list and inspectFolder see the .json files only', async () => {
+describe('4. listing counts a key once, and a .tmp never', () => {
+  // A key the hardened helper left only as its `.json.bak` is a key: `get`
+  // answers its backup's value, so listing and migration see it too (a
+  // copy to another store keeps it). A `.bak` beside its `.json` is not a
+  // second key, and a `.tmp` is never one. inspectFolder counts files.
+  test('listIds and list see each key once (one kept only as its backup too), inspectFolder the .json files', async () => {
     const { folder } = await hardenedFolder('list')
     const before = await ours.inspectFolder(folder, { verify: true })
     const idsBefore = {}
@@ -362,12 +366,15 @@ describe('4. listing never counts a .bak or .tmp as a key', () => {
     hardenedWrite(folder, fileName('pre-key', 5000), keyPair(), { stopAfter: 'tmp' })
     // Opened after the helper wrote (a process owning a folder never sees new backups appear).
     const { state } = await ours.useMultiFileAuthState(folder, { proto })
+    const idsAfter = { ...idsBefore, session: [...idsBefore.session, 'only-bak'].sort() }
     for (const t of ours.KEY_TYPES) {
-      expect([t, (await collect(state.keys.listIds(t))).sort()]).toEqual([t, idsBefore[t]])
+      expect([t, (await collect(state.keys.listIds(t))).sort()]).toEqual([t, idsAfter[t]])
       const entries = await collect(state.keys.list(t))
-      expect([t, entries.map(([id]) => id).sort()]).toEqual([t, idsBefore[t]])
+      expect([t, entries.map(([id]) => id).sort()]).toEqual([t, idsAfter[t]])
     }
     expect((await state.keys.get('session', ['only-bak']))['only-bak']).toEqual({ a: 1 })
+    const listed = (await collect(state.keys.list('session'))).find(([id]) => id === 'only-bak')
+    expect(listed[1]).toEqual({ a: 1 })
     const after = await ours.inspectFolder(folder, { verify: true })
     expect(after.byType).toEqual(before.byType)
     expect(after.totalFiles).toBe(before.totalFiles)

@@ -1,23 +1,24 @@
 //! The auth state over any backend of the core's [`Backend`] trait, as one
 //! JavaScript class, `NativeKeyStore`, and the exports that open one
-//! (`openSqliteAuthState`). Arguments are converted on the JavaScript thread
+//! (`openFolderStore` behind `useMultiFileAuthState`, `openSqliteAuthState`;
+//! `openPostgresAuthState` is in [`crate::postgres_store`]). Arguments are converted on the JavaScript thread
 //! with the value walk every store shares; the call is issued to the backend
 //! at once (its place in the per-key order) and its promise settles when the
 //! backend answers.
 
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::OpenedCreds;
 use baileys_auth_core::backend::{Backend, BackendError};
 use baileys_auth_core::backends::folder;
 use baileys_auth_core::backends::sqlite::{self, SqliteOptions};
 use baileys_auth_core::keystore::{KeyChange, KeyStore};
 use baileys_auth_core::migrate::{compare_page, copy_creds, copy_page, PageCheck, PageCopy};
 use baileys_auth_core::seal::{Sealed, Sealer};
+use baileys_auth_core::values::OpenedCreds;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{get_result, ids_arg, parse_options, promise_or_rejection, settle_with, values_array, ReadCall, ReadsSink};
+use crate::calls::{for_each_key, get_result, ids_arg, parse_options, promise_or_rejection, settle_with, values_array, ReadCall};
 use crate::convert::js_to_value::Walker;
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
@@ -45,15 +46,17 @@ pub fn open_sqlite_auth_state<'a>(env: &'a Env, db_path: Unknown<'a>, options: O
 }
 
 /// `openFolderStore(folder, options)` → `Promise<{ store, creds, created }>`:
-/// a folder through the core's folder backend, as a `NativeKeyStore`. Used to
-/// copy between stores as bytes (`copyPageTo`); bots use
-/// `useMultiFileAuthState`, whose own path is tuned for folders.
+/// a folder (created when missing, mode 0700) through the core's folder
+/// backend, behind `useMultiFileAuthState` and every copy between stores.
+/// Not durable by default, as Baileys' helper never fsyncs.
 #[napi(js_name = "openFolderStore", catch_unwind)]
 pub fn open_folder_store<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
   promise_or_rejection(env, |js| {
     let display = string_arg(js, folder.value().value, "folder")?;
     let options = parse_options(js, options.map(|o| o.value().value), false)?;
-    open_on_pool(js, options.flavor, move || folder::open(&display, options).map(|b| Arc::new(b) as Arc<dyn Backend>))
+    open_on_pool(js, options.flavor, move || {
+      folder::open(&display, options).map(|b| Arc::new(b) as Arc<dyn Backend>).map_err(folder::backend_error)
+    })
   })
 }
 
@@ -189,7 +192,7 @@ impl NativeKeyStore {
         }
         Answer::InOrder => ReadCall::begin(js, &key_type, app_state_class, logger, values_array)?,
       };
-      store.get(&key_type, ids, reads.plain, all_or_error(reads.done));
+      store.get(&key_type, ids, reads.plain, reads.done);
       Ok(reads.promise)
     })
   }
@@ -224,7 +227,10 @@ impl NativeKeyStore {
     build().map(|v| js.as_unknown(v)).map_err(|e| Error::from_reason(format!("{e:?}")))
   }
 
-  /// `keys.get(type, ids)`: as the folder store's (see `NativeAuthStore.get`).
+  /// `keys.get(type, ids)` → `{ [id]: value | null }`. With `appStateClass`
+  /// (Baileys' `proto.Message.AppStateSyncKeyData`), app-state keys come back
+  /// through its `fromObject`; without it, as an equal plain object.
+  /// Warnings about values that could not be read go to `logger.warn`.
   #[napi(catch_unwind)]
   pub fn get<'a>(
     &self,
@@ -466,17 +472,6 @@ fn off_the_pool<T: Send + 'static>(
   }
 }
 
-/// The keystore's answer to a read (all reads, or one error for the call) as
-/// the per-read outcomes the shared settling takes.
-fn all_or_error(done: ReadsSink<BackendError>) -> baileys_auth_core::keystore::ReadsDone {
-  Box::new(move |r| {
-    done(match r {
-      Ok(reads) => reads.into_iter().map(Ok).collect(),
-      Err(e) => vec![Err(e)],
-    })
-  })
-}
-
 /// Baileys' `set(data)` as changes: truthy values walked (all before anything
 /// is issued, so a value that cannot be stored fails the call and writes
 /// nothing), falsy ones deleted.
@@ -484,17 +479,23 @@ fn key_changes(js: &Js, data: Val) -> JsResult<Vec<KeyChange>> {
   let realm = realm(js)?;
   let mut walker = Walker::new(*js, &realm);
   let mut changes = Vec::new();
-  crate::auth_state::for_each_key(js, data, |key_type, id, value| {
-    let value =
-      if js.truthy_typed(value, js.type_of(value)?)? {
-        Some(walker.walk_root(value)?.ok_or_else(|| {
-          JsErr::Type(format!("The value of {key_type} {id} cannot be serialized (JSON.stringify gives undefined for it)"))
-        })?)
-      } else {
-        None
-      };
-    changes.push(KeyChange { key_type: key_type.to_owned(), id: id.to_owned(), value });
+  for_each_key(js, data, |key_type, id, value| {
+    changes.push(key_change(js, &mut walker, key_type, id, value)?);
     Ok(())
   })?;
   Ok(changes)
+}
+
+/// One key of a `set`: a truthy value walked, a falsy one a delete.
+pub(crate) fn key_change(js: &Js, walker: &mut Walker, key_type: &str, id: &str, value: Val) -> JsResult<KeyChange> {
+  let value = if js.truthy_typed(value, js.type_of(value)?)? {
+    Some(
+      walker
+        .walk_root(value)?
+        .ok_or_else(|| JsErr::Type(format!("The value of {key_type} {id} cannot be serialized (JSON.stringify gives undefined for it)")))?,
+    )
+  } else {
+    None
+  };
+  Ok(KeyChange { key_type: key_type.to_owned(), id: id.to_owned(), value })
 }

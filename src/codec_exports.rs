@@ -1,12 +1,14 @@
 //! The codec on its own: Baileys' file bytes for a value, and the value for
 //! file bytes, without a folder. For custom stores (SQL, Redis…) that want
-//! byte-for-byte the files Baileys' helper writes, and for our differential tests.
+//! byte-for-byte the files Baileys' helper writes, and for our differential
+//! tests. Also fresh credentials (`initAuthCreds`) and the wrapper's error
+//! classes (`setErrorClasses`, at load).
 
 use baileys_auth_core::codec::{self, ParseError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, throw};
+use crate::calls::{flavor_arg, throw};
 use crate::convert::js_to_value::Walker;
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr};
@@ -59,4 +61,23 @@ pub fn decode_auth_value<'a>(env: &'a Env, bytes: Unknown<'a>, flavor: Option<Un
   };
   let out = to_js(&js, &value).map_err(|e| throw(&js, e))?;
   Ok(js.as_unknown(out))
+}
+
+/// `initAuthCreds(flavor?)`: fresh credentials, v7's key set unless `'v6'`.
+#[napi(js_name = "initAuthCreds", catch_unwind)]
+pub fn init_auth_creds<'a>(env: &'a Env, flavor: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
+  let js = Js::from_env(env);
+  let flavor = flavor_arg(&js, flavor.map(|f| f.value().value)).map_err(|e| throw(&js, e))?;
+  let creds = baileys_auth_core::creds::init_auth_creds(flavor);
+  let v = to_js(&js, &creds).map_err(|e| throw(&js, e))?;
+  Ok(js.as_unknown(v))
+}
+
+/// Registers the JavaScript wrapper's error classes (and captures the realm's
+/// built-ins, at load: see [`crate::ffi::realm::set_error_classes`]).
+#[napi(js_name = "setErrorClasses", catch_unwind)]
+pub fn set_error_classes(env: &Env, corrupt: Unknown<'_>, locked: Unknown<'_>, intrinsics: Option<Unknown<'_>>) -> Result<()> {
+  let js = Js::from_env(env);
+  let intrinsics = intrinsics.map(|v| v.value().value);
+  crate::ffi::realm::set_error_classes(&js, corrupt.value().value, locked.value().value, intrinsics).map_err(|e| throw(&js, e))
 }

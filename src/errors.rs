@@ -21,6 +21,10 @@ impl ToJsError for StoreError {
 
 impl ToJsError for BackendError {
   fn to_js_error(&self, js: &Js, realm: &Realm) -> Val {
+    // The folder store's errors keep their own, Node-like shape.
+    if let Some(file) = &self.file {
+      return store_error(js, realm, &file.0);
+    }
     backend_error(js, realm, self).unwrap_or_else(|err| js.error_value(err))
   }
 }
@@ -90,6 +94,9 @@ fn build(js: &Js, realm: &Realm, e: &StoreError) -> JsResult<Val> {
       js.set_named(err, c"pid", pid)?;
       err
     }
+    // As Node's `writeFile` throws: a NUL in a path is a TypeError, a name
+    // too long (or one this OS cannot store) an ordinary Error with its errno.
+    StoreError::BadName { .. } if e.errno().is_some() => js.error(&message)?,
     StoreError::BadName { .. } | StoreError::Invalid { .. } => js.type_error(&message)?,
     StoreError::Io { syscall, path, .. } => {
       let err = js.error(&message)?;

@@ -11,7 +11,7 @@ use baileys_auth_core::store::{files, Folder, OpenOptions, RealIo, StoreError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{promise_or_rejection, settle_with};
+use crate::calls::{promise_or_rejection, settle_with};
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, Type};
 use crate::ffi::settle;
@@ -34,7 +34,7 @@ pub fn inspect_folder<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unk
         verify = js.truthy(js.get_named(opts, c"verify")?)?;
         fix = js.truthy(js.get_named(opts, c"fix")?)?;
         let f = js.get_named(opts, c"flavor")?;
-        flavor = crate::auth_state::flavor_arg(js, Some(f))?;
+        flavor = crate::calls::flavor_arg(js, Some(f))?;
       }
     }
     let (pending, promise) = settle::begin(js)?;

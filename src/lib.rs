@@ -2,10 +2,12 @@
 //! and the pure-Rust core (`baileys_auth_core`) and settles promises. No
 //! codec, naming or file logic lives here.
 //!
-//! - [`auth_state`]: the exported functions and the `NativeAuthStore` class (the folder store).
-//! - [`backend_store`]: the `NativeKeyStore` class over any core backend, and `openSqliteAuthState`;
+//! - [`backend_store`]: the `NativeKeyStore` class over any core backend (folder, SQLite,
+//!   PostgreSQL), and `openFolderStore`, `openSqliteAuthState`;
 //!   [`postgres_store`]: `openPostgresAuthState` (its arguments; the calls are `NativeKeyStore`'s).
-//! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`).
+//! - [`calls`]: what every store's calls share (arguments, settlement, reads as values, the `set` walk).
+//! - [`plain_exports`]: the plain functions over a folder (`loadKeys`, `saveKeys`, …).
+//! - [`codec_exports`]: the file codec on its own (`encodeAuthValue`, `decodeAuthValue`), `initAuthCreds`.
 //! - [`convert`]: JavaScript values ⇄ the core's values (the value walk and the value building).
 //! - [`folder_tools`], [`sqlite_tools`]: `inspectFolder`, `inspectSqlite` (the CLI's stats and verify;
 //!   [`reports`]: the parts of those reports every backend shares).
@@ -20,8 +22,8 @@
 // Every `unsafe` block states the invariant it relies on.
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
-mod auth_state;
 mod backend_store;
+mod calls;
 mod codec_exports;
 mod convert;
 mod errors;

@@ -3,7 +3,8 @@
 //! `deleteKeys`) and behind `withListing` of `lib/migrate.js`.
 //!
 //! Each call opens the folder on a worker, does one thing through the core's
-//! [`AuthStore`], and settles a promise. Calls open their folder on one worker
+//! folder backend (as a [`KeyStore`], the same calls `useMultiFileAuthState`
+//! makes), and settles a promise. Calls open their folder on one worker
 //! in the order they are made, so the file operations of successive calls are
 //! queued in that order too.
 //!
@@ -19,14 +20,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baileys_auth_core::auth_store::{AuthStore, SetOp};
-use baileys_auth_core::codec::Value;
-use baileys_auth_core::naming::CREDS_FILE;
-use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
+use baileys_auth_core::backend::{Backend, BackendError};
+use baileys_auth_core::backends::folder::{self, backend_error, FolderBackend};
+use baileys_auth_core::codec::{Flavor, Value};
+use baileys_auth_core::keystore::KeyStore;
+use baileys_auth_core::store::{OpenOptions, StoreError};
+use baileys_auth_core::values::OpenedCreds;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, key_files_to_js, key_op, promise_or_rejection, settle_with, ReadCall};
+use crate::backend_store::key_change;
+use crate::calls::{flavor_arg, key_files_to_js, promise_or_rejection, settle_with, ReadCall};
 use crate::convert::js_to_value::Walker;
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type};
@@ -66,35 +70,38 @@ fn text(js: &Js, v: Unknown<'_>) -> JsResult<String> {
 
 /// Opens an existing folder (taking the lock if `options.lock`); `None` when
 /// the folder does not exist (nothing is created).
-fn open_existing(display: &str, options: OpenOptions) -> std::result::Result<Option<AuthStore>, StoreError> {
+fn open_existing(display: &str, options: OpenOptions) -> std::result::Result<Option<FolderBackend>, StoreError> {
   let path = Path::new(display);
   match std::fs::metadata(path) {
     Ok(m) if !m.is_dir() => Err(StoreError::NotADirectory { folder: display.to_owned() }),
-    Ok(_) => AuthStore::open_blocking(display, options, Arc::new(RealIo)).map(Some),
+    Ok(_) => folder::open(display, options).map(Some),
     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
     Err(e) => Err(StoreError::io("stat", path, e)),
   }
 }
 
-/// Opens on a worker, then hands the store to `then`: created when missing
-/// if `create`, else `None` for a missing folder.
-fn with_store(
+/// Opens on a worker, then hands the folder to `then`: created when missing
+/// if `create`, else `None` for a missing folder. The folder (and its lock)
+/// goes once the call's work is done.
+fn with_folder(
   display: String,
   options: OpenOptions,
   create: bool,
-  then: impl FnOnce(std::result::Result<Option<AuthStore>, StoreError>) + Send + 'static,
+  then: impl FnOnce(std::result::Result<Option<Arc<FolderBackend>>, BackendError>) + Send + 'static,
 ) {
   on_pool(
     "opening the folder",
     move || {
-      if create {
-        AuthStore::open_blocking(&display, options, Arc::new(RealIo)).map(Some)
-      } else {
-        open_existing(&display, options)
-      }
+      let opened = if create { folder::open(&display, options).map(Some) } else { open_existing(&display, options) };
+      opened.map(|f| f.map(Arc::new)).map_err(backend_error)
     },
     then,
   );
+}
+
+/// The folder as a [`KeyStore`], for the calls `useMultiFileAuthState` makes.
+fn key_store(folder: Arc<FolderBackend>, flavor: Flavor) -> KeyStore {
+  KeyStore::new(folder as Arc<dyn Backend>, flavor)
 }
 
 /// `plainLoadCreds(folder, options?)` → `Promise<{ creds, created }>`:
@@ -116,10 +123,15 @@ pub fn plain_load_creds<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<U
     });
     let flavor = options.flavor;
     let fresh = move || (baileys_auth_core::creds::init_auth_creds(flavor), true);
-    with_store(display, options, false, move |opened| match opened {
+    with_folder(display, options, false, move |opened| match opened {
       Err(e) => done(Err(e)),
       Ok(None) => done(Ok(fresh())),
-      Ok(Some(store)) => store.load_creds(Box::new(move |r| done(r.map(|c| c.map(|c| (c, false)).unwrap_or_else(fresh))))),
+      Ok(Some(f)) => key_store(f, flavor).load_creds(Box::new(move |r| {
+        done(r.map(|c| match c {
+          OpenedCreds::Loaded(c) => (c, false),
+          OpenedCreds::Fresh(c) => (c, true),
+        }))
+      })),
     });
     Ok(promise)
   })
@@ -136,10 +148,11 @@ pub fn plain_save_creds<'a>(env: &'a Env, folder: Unknown<'a>, creds: Unknown<'a
     let value = Walker::new(*js, &realm).walk_root(creds.value().value)?.ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, |js: &Js, ()| js.undefined());
-    with_store(display, options, true, move |opened| match opened {
+    let flavor = options.flavor;
+    with_folder(display, options, true, move |opened| match opened {
       Err(e) => done(Err(e)),
-      Ok(None) => done(Err(StoreError::Internal { message: "the folder was not opened".into() })),
-      Ok(Some(store)) => store.set(vec![SetOp::Write { name: CREDS_FILE.to_owned(), value }], Box::new(done)),
+      Ok(None) => done(Err(BackendError::internal("the folder was not opened"))),
+      Ok(Some(f)) => key_store(f, flavor).save_creds(&value, Box::new(done)),
     });
     Ok(promise)
   })
@@ -168,10 +181,11 @@ pub fn plain_load_key<'a>(
       convert.value(reads.pop().and_then(|r| r.value).as_ref())
     })?;
     let (plain, done) = (reads.plain, reads.done);
-    with_store(display, options, false, move |opened| match opened {
+    let flavor = options.flavor;
+    with_folder(display, options, false, move |opened| match opened {
       Err(e) => done(vec![Err(e)]),
       Ok(None) => done(Vec::new()),
-      Ok(Some(store)) => store.get(&key_type, vec![id], plain, done),
+      Ok(Some(f)) => key_store(f, flavor).get(&key_type, vec![id], plain, done),
     });
     Ok(reads.promise)
   })
@@ -194,17 +208,17 @@ pub fn plain_save_key<'a>(
     let key_type = text(js, key_type)?;
     let id = text(js, id)?;
     let options = options_arg(js, options, true)?;
-    let value = value.value().value;
     let realm = realm(js)?;
-    let op = key_op(js, &mut Walker::new(*js, &realm), &key_type, &id, value)?;
+    let changes = vec![key_change(js, &mut Walker::new(*js, &realm), &key_type, &id, value.value().value)?];
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, |js: &Js, ()| js.undefined());
     // A delete in a folder that does not exist has nothing to do: the folder is not created.
-    let create = matches!(op, Some(SetOp::Write { .. }));
-    with_store(display, options, create, move |opened| match opened {
+    let create = changes.iter().any(|c| c.value.is_some());
+    let flavor = options.flavor;
+    with_folder(display, options, create, move |opened| match opened {
       Err(e) => done(Err(e)),
       Ok(None) => done(Ok(())),
-      Ok(Some(store)) => store.set(op.into_iter().collect(), Box::new(done)),
+      Ok(Some(f)) => key_store(f, flavor).set(changes, Box::new(done)),
     });
     Ok(promise)
   })
@@ -220,10 +234,10 @@ pub fn plain_list_key_files<'a>(env: &'a Env, folder: Unknown<'a>, key_type: Unk
     let key_type = text(js, key_type)?;
     let (pending, promise) = settle::begin(js)?;
     let done = settle_with(pending, |js: &Js, found: Vec<(String, String)>| key_files_to_js(js, &found));
-    with_store(display, OpenOptions { lock: false, ..OpenOptions::default() }, false, move |opened| match opened {
+    with_folder(display, OpenOptions { lock: false, ..OpenOptions::default() }, false, move |opened| match opened {
       Err(e) => done(Err(e)),
       Ok(None) => done(Ok(Vec::new())),
-      Ok(Some(store)) => store.list_key_files(&key_type, Box::new(done)),
+      Ok(Some(f)) => f.list_key_files(&key_type).then(done),
     });
     Ok(promise)
   })

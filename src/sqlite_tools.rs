@@ -9,7 +9,7 @@ use baileys_auth_core::codec::{Object, Value};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::auth_state::{flavor_arg, promise_or_rejection, settle_with};
+use crate::calls::{flavor_arg, promise_or_rejection, settle_with};
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, Type};
 use crate::ffi::settle;

@@ -2,8 +2,8 @@
 //! inspecting a folder or a file. Written once: a pool that cannot start, or
 //! work that panics, becomes the call's error, never a lost promise.
 
-use baileys_auth_core::auth_store::pool;
 use baileys_auth_core::backend::BackendError;
+use baileys_auth_core::backends::folder::pool;
 use baileys_auth_core::store::StoreError;
 
 /// What an error type says when the pool cannot run the work, or it panicked.

@@ -34,6 +34,9 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::store::StoreError;
+use crate::values::{Decode, ValueRead};
+
 /// What went wrong, independent of the backend. The napi layer maps kinds to
 /// its error classes (`Locked` → `AuthFolderLockedError`, `Corrupt` →
 /// `AuthFileCorruptError`, …).
@@ -106,11 +109,42 @@ pub struct BackendError {
   /// the owner's host name and when its lease ends (ms since the epoch).
   pub owner_host: Option<String>,
   pub owner_until_ms: Option<i64>,
+  /// The folder store's own error, whole, when it is one: the napi layer
+  /// shows it as Node's `fs` shows its errors (`syscall`, `path`, `errno`),
+  /// as `useMultiFileAuthState` always did.
+  pub file: Option<FileError>,
 }
+
+/// A folder store's error inside a [`BackendError`].
+#[derive(Clone, Debug)]
+pub struct FileError(pub Arc<StoreError>);
+
+impl FileError {
+  pub fn new(e: StoreError) -> FileError {
+    FileError(Arc::new(e))
+  }
+}
+
+/// Equal when they say the same (an `io::Error` has no equality of its own).
+impl PartialEq for FileError {
+  fn eq(&self, other: &FileError) -> bool {
+    self.0.to_string() == other.0.to_string()
+  }
+}
+
+impl Eq for FileError {}
 
 impl BackendError {
   pub fn new(kind: ErrorKind, message: impl Into<String>) -> BackendError {
-    BackendError { kind, message: message.into(), code: kind.default_code(), owner_pid: None, owner_host: None, owner_until_ms: None }
+    BackendError {
+      kind,
+      message: message.into(),
+      code: kind.default_code(),
+      owner_pid: None,
+      owner_host: None,
+      owner_until_ms: None,
+      file: None,
+    }
   }
 
   pub fn with_code(mut self, code: &'static str) -> BackendError {
@@ -138,16 +172,92 @@ impl std::error::Error for BackendError {}
 pub type BackendResult<T> = Result<T, BackendError>;
 
 /// One change of an [`Backend::apply`] call.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum KeyOp {
   /// Store these bytes (encoded JSON text) as the key's value.
-  Put(Vec<u8>),
+  Put(Payload),
   /// Remove the key; removing a missing key is not an error.
   Delete,
 }
 
+/// The bytes of a [`KeyOp::Put`]: given, or encoded later by the backend on
+/// its own thread (the writer, a file's lane), so that turning a value into
+/// text costs the JavaScript thread nothing. Either way a backend reads them
+/// with [`Payload::encoded`] once the call is its own.
+pub struct Payload(PayloadInner);
+
+enum PayloadInner {
+  Bytes(Vec<u8>),
+  Later(Box<dyn FnOnce() -> Vec<u8> + Send + Sync>),
+}
+
+impl Payload {
+  pub fn bytes(bytes: impl Into<Vec<u8>>) -> Payload {
+    Payload(PayloadInner::Bytes(bytes.into()))
+  }
+
+  /// Bytes `encode` makes when the backend first asks for them.
+  pub fn later(encode: impl FnOnce() -> Vec<u8> + Send + Sync + 'static) -> Payload {
+    Payload(PayloadInner::Later(Box::new(encode)))
+  }
+
+  /// The bytes, encoded now on the calling thread if they were not yet.
+  pub fn encoded(&mut self) -> &[u8] {
+    if let PayloadInner::Later(_) = self.0 {
+      let PayloadInner::Later(encode) = std::mem::replace(&mut self.0, PayloadInner::Bytes(Vec::new())) else { unreachable!() };
+      self.0 = PayloadInner::Bytes(encode());
+    }
+    match &self.0 {
+      PayloadInner::Bytes(b) => b,
+      PayloadInner::Later(_) => unreachable!("encoded just above"),
+    }
+  }
+
+  /// The bytes as an owned buffer (encoded now if they were not yet).
+  pub fn into_bytes(mut self) -> Vec<u8> {
+    self.encoded();
+    match self.0 {
+      PayloadInner::Bytes(b) => b,
+      PayloadInner::Later(_) => unreachable!("encoded just above"),
+    }
+  }
+
+  /// The bytes when they are already there.
+  pub fn as_encoded(&self) -> Option<&[u8]> {
+    match &self.0 {
+      PayloadInner::Bytes(b) => Some(b),
+      PayloadInner::Later(_) => None,
+    }
+  }
+}
+
+impl From<Vec<u8>> for Payload {
+  fn from(bytes: Vec<u8>) -> Payload {
+    Payload::bytes(bytes)
+  }
+}
+
+impl fmt::Debug for Payload {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match &self.0 {
+      // Never the bytes: they are private keys.
+      PayloadInner::Bytes(b) => write!(f, "Payload({} bytes)", b.len()),
+      PayloadInner::Later(_) => f.write_str("Payload(not encoded yet)"),
+    }
+  }
+}
+
+/// Equal when both are encoded to equal bytes (for tests).
+impl PartialEq for Payload {
+  fn eq(&self, other: &Payload) -> bool {
+    matches!((self.as_encoded(), other.as_encoded()), (Some(a), Some(b)) if a == b)
+  }
+}
+
+impl Eq for Payload {}
+
 /// `(type, id, op)`: one key of a `keys.set` call.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct KeyWrite {
   pub key_type: String,
   pub id: String,
@@ -156,11 +266,18 @@ pub struct KeyWrite {
 
 impl KeyWrite {
   pub fn put(key_type: impl Into<String>, id: impl Into<String>, bytes: impl Into<Vec<u8>>) -> KeyWrite {
-    KeyWrite { key_type: key_type.into(), id: id.into(), op: KeyOp::Put(bytes.into()) }
+    KeyWrite { key_type: key_type.into(), id: id.into(), op: KeyOp::Put(Payload::bytes(bytes)) }
   }
 
   pub fn delete(key_type: impl Into<String>, id: impl Into<String>) -> KeyWrite {
     KeyWrite { key_type: key_type.into(), id: id.into(), op: KeyOp::Delete }
+  }
+
+  /// Encodes the value now if it is a put still to encode (see [`Payload`]).
+  pub fn encode(&mut self) {
+    if let KeyOp::Put(p) = &mut self.op {
+      p.encoded();
+    }
   }
 }
 
@@ -182,6 +299,15 @@ pub trait Backend: Send + Sync {
   /// One answer per id, in the order of `ids` (duplicates answered each time).
   /// The outer error is for the whole call (closed store…), the inner ones per id.
   fn read(&self, key_type: &str, ids: Vec<String>) -> Pending<Vec<KeyRead>>;
+
+  /// [`Backend::read`] and the decoding in one, for a backend with its own
+  /// way to do both: the folder parses each file on its lane, and answers
+  /// from the backups Baileys' hardened helper keeps when a file is missing
+  /// or cannot be read. One outcome per id, in the order of `ids`. `None`
+  /// (the default): [`crate::keystore`] decodes what `read` gives.
+  fn read_values(&self, _key_type: &str, _ids: &[String], _decode: Decode) -> Option<Pending<Vec<BackendResult<ValueRead>>>> {
+    None
+  }
 
   /// Applies every op of the call, all or nothing where the backend can (the
   /// SQLite backend can; the folder backend gives per-file atomicity only).

@@ -8,16 +8,16 @@
 //! aside by the backend (`quarantine`), so the store heals and nothing is lost.
 //!
 //! Every call is issued to the backend when it is made (that is its place in
-//! the per-key order); decoding happens when the backend answers, on the
-//! backend's thread, never on the JavaScript thread.
+//! the per-key order); encoding and decoding happen on the backend's threads
+//! (its writer, its reader, a file's lane), never on the JavaScript thread.
 
 use std::sync::Arc;
 
-use crate::auth_store::{KeyRead, OpenedCreds, APP_STATE_SYNC_KEY};
-use crate::backend::{Backend, BackendError, ErrorKind, KeyWrite};
-use crate::codec::{self, app_state_key, Flavor, ParseError, Value};
+use crate::backend::{Backend, BackendError, ErrorKind, KeyOp, KeyWrite, Payload};
+use crate::codec::{self, Flavor, ParseError, Value};
 use crate::creds::init_auth_creds;
 use crate::seal;
+use crate::values::{Decode, OpenedCreds, ValueRead};
 
 /// One key of a `keys.set` call: a value to store, or `None` to delete it.
 pub struct KeyChange {
@@ -28,8 +28,9 @@ pub struct KeyChange {
 
 pub type Done<T> = Box<dyn FnOnce(Result<T, BackendError>) + Send>;
 
-/// The answers of a `get`, in the order of its ids.
-pub type ReadsDone = Box<dyn FnOnce(Result<Vec<KeyRead>, BackendError>) + Send>;
+/// The outcome of each read of a `get`, in the order of its ids (one error
+/// alone when the whole call failed: a closed store…).
+pub type ReadsDone = Box<dyn FnOnce(Vec<Result<ValueRead, BackendError>>) + Send>;
 
 #[derive(Clone)]
 pub struct KeyStore {
@@ -72,26 +73,30 @@ impl KeyStore {
   /// `plain_app_state`, `app-state-sync-key` values come back converted as
   /// `AppStateSyncKeyData.fromObject` would (the caller gave no `proto`).
   pub fn get(&self, key_type: &str, ids: Vec<String>, plain_app_state: bool, done: ReadsDone) {
+    let decode = Decode::new(self.flavor, key_type, plain_app_state);
+    if let Some(pending) = self.backend.read_values(key_type, &ids, decode) {
+      return pending.then(move |reads| done(reads.unwrap_or_else(|e| vec![Err(e)])));
+    }
     let backend = self.backend.clone();
-    let flavor = self.flavor;
-    let app_state = plain_app_state && key_type == APP_STATE_SYNC_KEY;
     let key_type = key_type.to_owned();
     let pending = self.backend.read(&key_type, ids.clone());
     pending.then(move |reads| {
-      done(
-        reads.and_then(|reads| {
-          ids.iter().zip(reads).map(|(id, read)| decode_key(&*backend, &key_type, id, read?, flavor, app_state)).collect()
-        }),
-      )
+      done(match reads {
+        Ok(reads) => {
+          ids.iter().zip(reads).map(|(id, read)| read.and_then(|bytes| decode_key(&*backend, &key_type, id, bytes, decode))).collect()
+        }
+        Err(e) => vec![Err(e)],
+      })
     });
   }
 
   /// `keys.set(data)`: all of the call or none of it where the backend can.
+  /// Values are encoded by the backend on its own thread (see [`Payload`]).
   pub fn set(&self, changes: Vec<KeyChange>, done: Done<()>) {
     let ops = changes
       .into_iter()
       .map(|c| match c.value {
-        Some(v) => KeyWrite::put(c.key_type, c.id, codec::to_json_bytes(&v)),
+        Some(v) => KeyWrite { key_type: c.key_type, id: c.id, op: KeyOp::Put(Payload::later(move || codec::to_json_bytes(&v))) },
         None => KeyWrite::delete(c.key_type, c.id),
       })
       .collect();
@@ -128,35 +133,27 @@ fn decode_creds(bytes: &[u8], flavor: Flavor) -> Result<Value, BackendError> {
 /// One stored value as `get` answers it. An undecodable value is `null` with
 /// a warning, and is handed to the backend's quarantine (fire and forget: the
 /// answer does not wait for it).
-fn decode_key(
-  backend: &dyn Backend,
-  key_type: &str,
-  id: &str,
-  bytes: Option<Vec<u8>>,
-  flavor: Flavor,
-  app_state: bool,
-) -> Result<KeyRead, BackendError> {
-  let Some(bytes) = bytes else { return Ok(KeyRead { value: None, warning: None }) };
+fn decode_key(backend: &dyn Backend, key_type: &str, id: &str, bytes: Option<Vec<u8>>, decode: Decode) -> Result<ValueRead, BackendError> {
+  let Some(bytes) = bytes else { return Ok(ValueRead::MISSING) };
   // Sealed, and no key given: refused, never taken for a corrupt value (which
   // would be moved aside).
   if seal::is_sealed(&bytes) {
     return Err(seal::needs_key(&format!("{key_type} {id:?}")));
   }
-  match codec::parse_file(&bytes, flavor) {
-    Ok(value) if app_state && value.is_truthy() => {
-      let converted = app_state_key::from_object(&value, flavor).map_err(|e| BackendError::new(ErrorKind::Invalid, e.message))?;
-      Ok(KeyRead { value: Some(converted), warning: None })
+  match codec::parse_file(&bytes, decode.flavor) {
+    Ok(value) => {
+      let value = decode.finish(value).map_err(|m| BackendError::new(ErrorKind::Invalid, m))?;
+      Ok(ValueRead { value: Some(value), warning: None })
     }
-    Ok(value) => Ok(KeyRead { value: Some(value), warning: None }),
     // Valid JSON this line's reviver refuses: the other line may read it, so it stays.
-    Err(ParseError::Revive(e)) => Ok(KeyRead {
+    Err(ParseError::Revive(e)) => Ok(ValueRead {
       value: None,
       warning: Some(format!("{key_type} {id:?} cannot be revived by this Baileys line's reader ({e}); answered as missing")),
     }),
     Err(cause) => {
       let reason = cause.to_string();
       drop(backend.quarantine(key_type, id, bytes, &reason));
-      Ok(KeyRead { value: None, warning: Some(format!("{key_type} {id:?} is corrupt ({reason}); kept aside and answered as missing")) })
+      Ok(ValueRead { value: None, warning: Some(format!("{key_type} {id:?} is corrupt ({reason}); kept aside and answered as missing")) })
     }
   }
 }

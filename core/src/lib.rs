@@ -1,6 +1,6 @@
 //! The pure-Rust core of baileys-auth-native. Nothing here knows about napi:
 //! the napi layer (`../src`) converts JavaScript values to and from
-//! [`codec::Value`] and forwards calls to [`auth_store::AuthStore`].
+//! [`codec::Value`] and forwards calls to [`keystore::KeyStore`] over a backend.
 //!
 //! - [`codec`]: Baileys' file format (JSON + BufferJSON), both lines' readers.
 //! - [`naming`]: key file names (`fixFileName`); [`listing`]: back from names to ids.
@@ -12,12 +12,12 @@
 //! - [`creds`], [`xeddsa`]: fresh credentials.
 //! - [`backend`]: the trait every storage backend implements, over encoded bytes;
 //!   [`keystore`]: the auth state over any backend (the codec around it);
+//!   [`values`]: what a read answers once decoded;
 //!   [`backends`]: the implementations ([`backends::folder`], [`backends::sqlite`]);
 //!   [`migrate`]: copying between any two backends, as bytes;
 //!   [`report`]: the shape of every backend's stats and verify report.
 //! - [`seal`]: encryption at rest, a wrapper around any backend.
 
-pub mod auth_store;
 pub mod backend;
 pub mod backends;
 pub mod codec;
@@ -34,4 +34,5 @@ pub mod report;
 pub mod scheduler;
 pub mod seal;
 pub mod store;
+pub mod values;
 pub mod xeddsa;

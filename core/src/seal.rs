@@ -179,9 +179,11 @@ impl Backend for Sealed {
     let sealed: BackendResult<Vec<KeyWrite>> = ops
       .into_iter()
       .map(|w| match w.op {
-        KeyOp::Put(bytes) => {
-          let b = self.sealer.seal(&Place::Key(&w.key_type, &w.id), &bytes)?;
-          Ok(KeyWrite { op: KeyOp::Put(b), ..w })
+        // Sealed here, on the caller's thread: sealing can fail (no random
+        // nonce), and a failure must fail the call before anything is issued.
+        KeyOp::Put(mut payload) => {
+          let b = self.sealer.seal(&Place::Key(&w.key_type, &w.id), payload.encoded())?;
+          Ok(KeyWrite { op: KeyOp::Put(b.into()), ..w })
         }
         KeyOp::Delete => Ok(w),
       })

@@ -3,8 +3,9 @@
 //! is made to fail in turn, with several errnos, through `FaultyIo`. For each
 //! injected fault:
 //!
-//! - the call returns a typed error (`StoreError::Io` carrying the injected
-//!   errno), or succeeds when the fault index is past the last call;
+//! - the call returns a typed error (a `BackendError` carrying the folder
+//!   store's `StoreError::Io` with the injected errno), or succeeds when the
+//!   fault index is past the last call;
 //! - a single file is byte-identical to its old bytes when the fault hits at
 //!   or before its rename, and holds the new bytes after it (only the folder
 //!   fsync comes after the rename); in a batch every file is either its old or
@@ -26,15 +27,19 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baileys_auth_core::auth_store::{AuthStore, SetOp};
+use baileys_auth_core::backend::BackendError;
 use baileys_auth_core::codec::{to_json_bytes, Object, Value};
 use baileys_auth_core::store::faults::FaultyIo;
 use baileys_auth_core::store::io::portable::PortableIo;
 use baileys_auth_core::store::io::unix::UnixIo;
 use baileys_auth_core::store::{Io, OpenOptions, StoreError};
+
+#[path = "support/folder_store.rs"]
+mod folder_store;
+use folder_store::{store_error, FolderStore, SetOp};
 
 /// Descriptor counts are process-wide: one scenario at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -117,17 +122,6 @@ fn value(seed: u8, size: usize) -> Value {
   Value::Object(o)
 }
 
-fn wait<T>(f: impl FnOnce(Box<dyn FnOnce(Result<T, StoreError>) + Send>)) -> Result<T, StoreError>
-where
-  T: Send + 'static,
-{
-  let (tx, rx) = mpsc::channel();
-  f(Box::new(move |r| {
-    let _ = tx.send(r);
-  }));
-  rx.recv_timeout(Duration::from_secs(60)).expect("the store never called back")
-}
-
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Kind {
   /// One file written: its old bytes up to and including a failed rename, new after.
@@ -155,16 +149,10 @@ struct Scenario {
 }
 
 impl Scenario {
-  fn run(&self, store: &AuthStore) -> Result<(), StoreError> {
+  fn run(&self, store: &FolderStore) -> Result<(), BackendError> {
     match &self.creds {
-      Some(c) => {
-        let c = c.clone();
-        wait(|done| store.save_creds(c, done))
-      }
-      None => {
-        let ops = (self.ops)();
-        wait(|done| store.set(ops, done))
-      }
+      Some(c) => store.save_creds(c),
+      None => store.set((self.ops)()),
     }
   }
 
@@ -208,9 +196,9 @@ impl Scenario {
     dir
   }
 
-  fn open(&self, dir: &TempDir, io: Arc<FaultyIo>) -> AuthStore {
+  fn open(&self, dir: &TempDir, io: Arc<FaultyIo>) -> FolderStore {
     let options = OpenOptions { fsync: self.fsync, lock: self.lock, ..OpenOptions::default() };
-    AuthStore::open_blocking(dir.0.to_str().unwrap(), options, io).expect("open")
+    folder_store::open_with(dir.0.to_str().unwrap(), options, io).expect("open")
   }
 }
 
@@ -255,13 +243,16 @@ fn exercise_over(s: &Scenario, layer: &Arc<dyn Io>) -> usize {
       let result = s.run(&store);
       if n <= total {
         exercised += 1;
-        match &result {
-          Err(StoreError::Io { source, syscall, .. }) => {
+        match result.as_ref().map_err(|e| (e, store_error(e))) {
+          Err((e, Some(file @ StoreError::Io { source, syscall, .. }))) => {
             assert_eq!(source.raw_os_error(), Some(errno), "{what}: wrong errno ({syscall})");
-            let shown = result.as_ref().unwrap_err().to_string();
+            let shown = file.to_string();
             let code = baileys_auth_core::store::error::errno_name(errno);
             assert!(shown.starts_with(code), "{what}: message {shown:?}");
-            assert_eq!(result.as_ref().unwrap_err().code(), Some(code), "{what}");
+            assert_eq!(file.code(), Some(code), "{what}");
+            // The backend's error says the same.
+            assert_eq!(e.message, shown, "{what}");
+            assert_eq!(e.code, code, "{what}");
           }
           other => panic!("{what}: expected a typed I/O error, got {other:?}"),
         }
@@ -514,7 +505,7 @@ fn open_creates_missing_parents() {
       let target = root.0.join("a").join("b").join("auth");
       let io = Arc::new(FaultyIo::new(n, errno));
       let before = fd_count();
-      let r = AuthStore::open_blocking(target.to_str().unwrap(), OpenOptions { lock: false, ..OpenOptions::default() }, io.clone());
+      let r = folder_store::open_with(target.to_str().unwrap(), OpenOptions { lock: false, ..OpenOptions::default() }, io.clone());
       let what = format!("mkdir -p, fault at call {n}, errno {errno}");
       if n <= 3 {
         exercised += 1;

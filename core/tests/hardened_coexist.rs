@@ -10,22 +10,29 @@
 //!    first and the key file last (the fault-injection suite checks every
 //!    crash point of that order);
 //! 2. a missing `creds.json` next to `creds.json.bak`, or an unreadable one
-//!    next to any backup, is `StoreError::Corrupt` naming the backup, and
-//!    nothing is written;
+//!    next to any backup, is `StoreError::Corrupt` (inside the backend's
+//!    `Corrupt` error) naming the backup, and nothing is written;
 //! 3. a key whose file is missing or unreadable reads as its `.bak`; a `.tmp`
 //!    alone is never read;
-//! 4. listing never counts a `.bak` or `.tmp` as a key.
+//! 4. the key files listed (`list_key_files`) never include a `.bak` or a
+//!    `.tmp` (the keys listed through the trait, `list_ids`, include one kept
+//!    only as its `.bak`, as `get` answers it: see the backend's unit tests).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
-use baileys_auth_core::auth_store::{AuthStore, KeyRead, SetOp};
+use baileys_auth_core::backend::{BackendError, ErrorKind};
 use baileys_auth_core::codec::{to_json_bytes, Object, Value};
 use baileys_auth_core::store::error::{CredsBackup, CredsFault};
-use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
+use baileys_auth_core::store::{Folder, OpenOptions, RealIo, StoreError};
+use baileys_auth_core::values::ValueRead;
+
+#[path = "support/folder_store.rs"]
+mod folder_store;
+use folder_store::{store_error, FolderStore, SetOp};
 
 static DIRS: AtomicUsize = AtomicUsize::new(0);
 
@@ -65,9 +72,19 @@ impl TempDir {
     self.files().into_keys().collect()
   }
 
-  fn open(&self, lock: bool) -> AuthStore {
+  fn open(&self, lock: bool) -> FolderStore {
     let options = OpenOptions { lock, ..OpenOptions::default() };
-    AuthStore::open_blocking(self.0.to_str().unwrap(), options, Arc::new(RealIo)).expect("open")
+    folder_store::open_with(self.0.to_str().unwrap(), options, Arc::new(RealIo)).expect("open")
+  }
+
+  /// Whether reads of missing keys in this folder still look for their
+  /// `.bak`, as an open of it under the lock this process holds knows it: every
+  /// such open shares what the first one's listing found (the backend does not
+  /// hand out its `Folder`; the rule's effect on reads is checked apart).
+  fn may_have_key_backups(&self) -> bool {
+    let folder = Folder::open(self.0.to_str().unwrap(), OpenOptions::default(), Arc::new(RealIo)).expect("open under the lock");
+    assert!(folder.holds_lock());
+    folder.may_have_key_backups()
   }
 }
 
@@ -75,14 +92,6 @@ impl Drop for TempDir {
   fn drop(&mut self) {
     let _ = std::fs::remove_dir_all(&self.0);
   }
-}
-
-fn wait<T: Send + 'static>(f: impl FnOnce(Box<dyn FnOnce(T) + Send>)) -> T {
-  let (tx, rx) = mpsc::channel();
-  f(Box::new(move |r| {
-    let _ = tx.send(r);
-  }));
-  rx.recv_timeout(Duration::from_secs(60)).expect("the store never called back")
 }
 
 fn value(tag: &str) -> Value {
@@ -102,17 +111,17 @@ fn tag(v: &Option<Value>) -> Option<String> {
   o.get("tag").and_then(Value::as_js_string).map(|s| s.to_string_lossy())
 }
 
-fn get(store: &AuthStore, key_type: &str, ids: &[&str]) -> Vec<KeyRead> {
+fn get(store: &FolderStore, key_type: &str, ids: &[&str]) -> Vec<ValueRead> {
   let ids = ids.iter().map(|s| s.to_string()).collect();
-  wait(|done| store.get(key_type, ids, false, done)).into_iter().map(|r| r.expect("get")).collect()
+  store.get(key_type, ids, false).into_iter().map(|r| r.expect("get")).collect()
 }
 
-fn set(store: &AuthStore, ops: Vec<SetOp>) {
-  wait(|done| store.set(ops, done)).expect("set")
+fn set(store: &FolderStore, ops: Vec<SetOp>) {
+  store.set(ops).expect("set")
 }
 
-fn load_creds(store: &AuthStore) -> Result<Option<Value>, StoreError> {
-  wait(|done| store.load_creds(done))
+fn load_creds(store: &FolderStore) -> Result<Option<Value>, BackendError> {
+  store.load_creds()
 }
 
 // ---- rule 1: deletes take the backups along ----
@@ -169,13 +178,17 @@ fn clear_removes_every_key_backup_and_keeps_the_creds_ones() {
     dir.write(n, &b);
   }
   let store = dir.open(true);
-  wait(|done| store.clear(done)).expect("clear");
+  store.clear().expect("clear");
   assert_eq!(dir.names(), ["creds.json", "creds.json.bak", "creds.json.tmp", "notes.txt", "other.bak"]);
   assert!(dir.has(".baileys-auth.lock"));
   // With the lock held, the store now knows no key has a backup.
-  assert!(!store.folder().may_have_key_backups());
+  assert!(!dir.may_have_key_backups());
   let r = get(&store, "session", &["orphan"]);
   assert_eq!(tag(&r[0].value), None);
+  // And its reads act on it: a backup the hardened helper should not have
+  // written into an owned folder is not looked for.
+  dir.write("session-probe.json.bak", &bytes("probe"));
+  assert_eq!(tag(&get(&store, "session", &["probe"])[0].value), None);
 }
 
 #[test]
@@ -184,16 +197,20 @@ fn clear_with_fsync_removes_the_backups_too() {
   dir.write("pre-key-1.json", &bytes("1"));
   dir.write("pre-key-1.json.bak", &bytes("0"));
   let options = OpenOptions { fsync: true, ..OpenOptions::default() };
-  let store = AuthStore::open_blocking(dir.0.to_str().unwrap(), options, Arc::new(RealIo)).unwrap();
-  wait(|done| store.clear(done)).expect("clear");
+  let store = folder_store::open_with(dir.0.to_str().unwrap(), options, Arc::new(RealIo)).unwrap();
+  store.clear().expect("clear");
   assert!(dir.names().is_empty());
 }
 
 // ---- rule 2: credentials next to a backup ----
 
-fn corrupt(r: Result<Option<Value>, StoreError>) -> (PathBuf, CredsFault, String) {
+fn corrupt(r: Result<Option<Value>, BackendError>) -> (PathBuf, CredsFault, String) {
   match r {
-    Err(e @ StoreError::Corrupt { .. }) => {
+    Err(e) if matches!(store_error(&e), Some(StoreError::Corrupt { .. })) => {
+      assert_eq!(e.kind, ErrorKind::Corrupt);
+      assert_eq!(e.code, "EBAILEYSCORRUPT");
+      let file = e.file.expect("checked above");
+      let e = Arc::try_unwrap(file.0).expect("the folder store's error is the backend error's alone");
       let message = e.to_string();
       assert_eq!(e.code(), Some("EBAILEYSCORRUPT"));
       let StoreError::Corrupt { path, cause } = e else { unreachable!() };
@@ -329,10 +346,14 @@ fn opening_refuses_fresh_credentials_over_a_backup() {
   let dir = TempDir::new("open");
   dir.write("creds.json.bak", &bytes("creds-previous"));
   let before = dir.files();
-  let r = wait(|done| AuthStore::open(dir.0.to_str().unwrap().to_owned(), OpenOptions::default(), Arc::new(RealIo), done));
+  // An open as the napi layer makes it: the folder, then its credentials.
+  let store = folder_store::open_with(dir.0.to_str().unwrap(), OpenOptions::default(), Arc::new(RealIo)).expect("the folder itself opens");
+  let r = store.load_creds();
   match r {
-    Err(StoreError::Corrupt { path, .. }) => assert_eq!(path, canonical(&dir, "creds.json")),
-    Err(e) => panic!("{e}"),
+    Err(e) => match store_error(&e) {
+      Some(StoreError::Corrupt { path, .. }) => assert_eq!(*path, canonical(&dir, "creds.json")),
+      _ => panic!("{e}"),
+    },
     Ok(_) => panic!("opened with fresh credentials over a backup"),
   }
   assert_eq!(dir.files(), before);
@@ -407,7 +428,7 @@ fn an_app_state_key_from_a_backup_is_converted_like_any() {
   key.push("timestamp", Value::Number(1700000000123.0));
   dir.write("app-state-sync-key-AAAA__BB==.json.bak", &to_json_bytes(&Value::Object(key)));
   let store = dir.open(true);
-  let r = wait(|done| store.get("app-state-sync-key", vec!["AAAA/BB==".into()], true, done));
+  let r = store.get("app-state-sync-key", vec!["AAAA/BB==".into()], true);
   let v = r.into_iter().next().unwrap().unwrap().value.expect("the backup's value");
   let o = v.as_object().unwrap();
   assert!(matches!(o.get("keyData"), Some(Value::Bytes(b)) if b == &[1, 2, 3]));
@@ -422,45 +443,60 @@ fn a_backup_that_cannot_be_opened_is_the_calls_error() {
   let dir = TempDir::new("key-bak-dir");
   std::fs::create_dir(dir.0.join("session-x.json.bak")).unwrap();
   let store = dir.open(false);
-  let r = wait(|done| store.get("session", vec!["x".into()], false, done));
+  let r = store.get("session", vec!["x".into()], false);
   match r.into_iter().next().unwrap() {
-    Err(StoreError::Io { source, .. }) => assert_eq!(source.raw_os_error(), Some(baileys_auth_core::errno::EISDIR)),
+    Err(e) => match store_error(&e) {
+      Some(StoreError::Io { source, .. }) => assert_eq!(source.raw_os_error(), Some(baileys_auth_core::errno::EISDIR)),
+      _ => panic!("{e:?}"),
+    },
     other => panic!("{other:?}"),
   }
 }
 
 #[test]
 fn an_owned_folder_without_backups_stops_looking_for_them() {
-  fn settled(store: &AuthStore) -> bool {
+  fn settled(dir: &TempDir) -> bool {
     for _ in 0..5000 {
-      if !store.folder().may_have_key_backups() {
+      if !dir.may_have_key_backups() {
         return true;
       }
       std::thread::sleep(Duration::from_millis(1));
     }
     false
   }
+  /// The tag a read of the missing key `session-probe` answers, once a backup
+  /// of it was written behind the store's back (the hardened helper must not
+  /// write a folder another process owns): `None` when the store no longer
+  /// looks for backups.
+  fn probe(dir: &TempDir, store: &FolderStore) -> Option<String> {
+    dir.write("session-probe.json.bak", &bytes("probe"));
+    tag(&get(store, "session", &["probe"])[0].value)
+  }
   // No companion anywhere: once listed, missing ids cost one open again.
   let dir = TempDir::new("scan-none");
   dir.write("session-a.json", &bytes("a"));
   dir.write("creds.json.bak", &bytes("creds backups do not count"));
   let store = dir.open(true);
-  assert!(settled(&store), "the listing after the open found nothing");
+  assert!(settled(&dir), "the listing after the open found nothing");
+  assert_eq!(probe(&dir, &store), None, "the store still looks for backups");
   // A second open under the same lock shares what the listing found.
-  assert!(!dir.open(true).folder().may_have_key_backups());
+  let second = dir.open(true);
+  assert!(!dir.may_have_key_backups());
+  assert_eq!(probe(&dir, &second), None, "the second open looks for backups");
   // Without the lock nothing is assumed.
-  assert!(dir.open(false).folder().may_have_key_backups());
+  assert_eq!(probe(&dir, &dir.open(false)).as_deref(), Some("probe"));
   // A companion anywhere: backups stay looked for.
   let dir = TempDir::new("scan-some");
   dir.write("session-a.json.tmp", &bytes("a-next"));
   let store = dir.open(true);
   std::thread::sleep(Duration::from_millis(200));
-  assert!(store.folder().may_have_key_backups());
+  assert!(dir.may_have_key_backups());
+  assert_eq!(probe(&dir, &store).as_deref(), Some("probe"));
   let dir = TempDir::new("scan-some-bak");
   dir.write("sender-key-g--u--0.json.bak", &bytes("sk"));
   let store = dir.open(true);
   std::thread::sleep(Duration::from_millis(200));
-  assert!(store.folder().may_have_key_backups());
+  assert!(dir.may_have_key_backups());
   assert_eq!(tag(&get(&store, "sender-key", &["g::u::0"])[0].value).as_deref(), Some("sk"));
 }
 
@@ -476,7 +512,7 @@ fn listing_never_counts_a_backup_or_tmp_as_a_key() {
   dir.write("session-c.json.tmp", &bytes("c-next"));
   dir.write("session-d.json.bak.corrupt-1700000000000", b"{");
   let store = dir.open(true);
-  let listed = wait(|done| store.list_key_files("session", done)).unwrap();
+  let listed = store.list_key_files("session").unwrap();
   assert_eq!(listed, [("session-a.json".to_owned(), "a".to_owned())]);
   let report = baileys_auth_core::inspect::inspect(
     Path::new(&dir.0),

@@ -21,12 +21,6 @@ pub enum JsErr {
   Type(String),
   Range(String),
   Error(String),
-  /// An error with Node's `code` (a TypeError when `type_error`).
-  Coded {
-    message: String,
-    code: &'static str,
-    type_error: bool,
-  },
 }
 
 pub type JsResult<T> = Result<T, JsErr>;
@@ -452,9 +446,6 @@ impl Js {
       JsErr::Type(m) => self.type_error(&m),
       JsErr::Range(m) => self.range_error(&m),
       JsErr::Error(m) => self.error(&m),
-      JsErr::Coded { message, code, type_error } => {
-        self.make_error(if type_error { ErrorKind::Type } else { ErrorKind::Plain }, Some(code), &message)
-      }
     };
     made.unwrap_or_else(|_| self.take_exception().unwrap_or(ptr::null_mut()))
   }

@@ -400,7 +400,7 @@ impl<'a> Stmt<'a> {
 /// call stays all or nothing, and the last op of a key wins as it would one
 /// call after the other (an upsert may not touch a row twice either). A
 /// `clear` or a quarantine keeps its place between them.
-fn statements(ops: &[WriteOp]) -> Vec<Stmt<'_>> {
+fn statements(ops: &mut [WriteOp]) -> Vec<Stmt<'_>> {
   fn flush<'a>(
     out: &mut Vec<Stmt<'a>>,
     last: &mut HashMap<(&'a str, &'a str), &'a KeyOp>,
@@ -413,10 +413,11 @@ fn statements(ops: &[WriteOp]) -> Vec<Stmt<'_>> {
         // Each key once, in the order its last op was issued.
         let Some(op) = last.remove(&key) else { continue };
         match op {
-          KeyOp::Put(bytes) => {
+          KeyOp::Put(payload) => {
             put_types.push(key.0);
             put_ids.push(key.1);
-            put_values.push(bytes);
+            // Encoded at the top of `statements`.
+            put_values.push(payload.as_encoded().unwrap_or_default());
           }
           KeyOp::Delete => {
             del_types.push(key.0);
@@ -430,6 +431,14 @@ fn statements(ops: &[WriteOp]) -> Vec<Stmt<'_>> {
       out.push(stmt);
     }
   }
+  // The values of the run's `set`s are encoded here, on the runtime's
+  // thread, not on the JavaScript thread that issued them.
+  for op in ops.iter_mut() {
+    if let WriteOp::Apply(writes) = op {
+      writes.iter_mut().for_each(KeyWrite::encode);
+    }
+  }
+  let ops = &*ops;
   let mut out = Vec::new();
   let mut last: HashMap<(&str, &str), &KeyOp> = HashMap::new();
   let mut order = Vec::new();
@@ -487,11 +496,11 @@ async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>, de
     writes.into_iter().for_each(|(_, done)| done.complete(Err(lease::fenced(&account.name))));
     return;
   }
-  let (ops, dones): (Vec<WriteOp>, Vec<Completer<()>>) = writes.into_iter().unzip();
+  let (mut ops, dones): (Vec<WriteOp>, Vec<Completer<()>>) = writes.into_iter().unzip();
   let n = ops.len() as u64;
   account.stats.groups.fetch_add(1, Ordering::Relaxed);
   account.stats.largest_group.fetch_max(n, Ordering::Relaxed);
-  match write_run(account, &statements(&ops), deadline).await {
+  match write_run(account, &statements(&mut ops), deadline).await {
     RunEnd::Committed => {
       account.stats.committed_calls.fetch_add(n, Ordering::Relaxed);
       dones.into_iter().for_each(|d| d.complete(Ok(())));
@@ -503,8 +512,8 @@ async fn run_writes(account: &Account, writes: Vec<(WriteOp, Completer<()>)>, de
     RunEnd::Failed(e) => dones.into_iter().for_each(|d| d.complete(Err(e.clone()))),
     RunEnd::Refused(e) if n == 1 => dones.into_iter().for_each(|d| d.complete(Err(e.clone()))),
     RunEnd::Refused(_) => {
-      for (op, done) in ops.iter().zip(dones) {
-        let end = write_run(account, &statements(std::slice::from_ref(op)), Instant::now() + account.server.timeout).await;
+      for (op, done) in ops.iter_mut().zip(dones) {
+        let end = write_run(account, &statements(std::slice::from_mut(op)), Instant::now() + account.server.timeout).await;
         done.complete(match end {
           RunEnd::Committed => {
             account.stats.committed_calls.fetch_add(1, Ordering::Relaxed);

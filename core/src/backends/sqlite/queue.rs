@@ -54,6 +54,14 @@ pub enum WriteWork {
 }
 
 impl WriteWork {
+  /// Encodes the values of a `set` still to encode (see [`crate::backend::Payload`]):
+  /// on the writer thread, before its transaction begins.
+  pub fn encode(&mut self) {
+    if let WriteWork::Apply(ops) = self {
+      ops.iter_mut().for_each(KeyWrite::encode);
+    }
+  }
+
   /// Whether it runs inside the group's transaction.
   pub fn transactional(&self) -> bool {
     !matches!(self, WriteWork::Barrier | WriteWork::Durable | WriteWork::Close)

@@ -92,7 +92,9 @@ impl Writer {
     let mut dones = Vec::with_capacity(group.len());
     for job in group {
       seqs.push((job.seq, job.keys));
-      works.push(job.work);
+      let mut work = job.work;
+      work.encode();
+      works.push(work);
       dones.push(job.done);
     }
     let results = catch_unwind(AssertUnwindSafe(|| self.run_group(&works))).unwrap_or_else(|_| {
@@ -234,8 +236,9 @@ impl Writer {
         let mut delete = conn.prepare_cached(DELETE_KEY).map_err(err)?;
         for op in ops {
           match &op.op {
-            KeyOp::Put(bytes) => {
-              let text = utf8(bytes, &op.key_type, &op.id)?;
+            KeyOp::Put(payload) => {
+              // Encoded by `commit_group` before the transaction began.
+              let text = utf8(payload.as_encoded().unwrap_or_default(), &op.key_type, &op.id)?;
               put.execute((&op.key_type, &op.id, text)).map_err(err)?;
             }
             KeyOp::Delete => {

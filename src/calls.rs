@@ -1,21 +1,16 @@
-//! The exports behind `useMultiFileAuthState`: open a folder, and the store's
-//! `get`, `set` and `saveCreds`. Each converts its JavaScript arguments on the
-//! calling thread, queues one batch on the core's worker pool, and returns a
-//! promise that the worker's result settles (see [`crate::ffi::settle`]). Bad
-//! arguments give a rejected promise, never a synchronous throw, as Baileys'
-//! async functions do.
+//! What the calls of every store share, written once: a bad argument as a
+//! rejected promise (never a synchronous throw, as Baileys' async functions
+//! do), the options, promise settlement with a core result, the ids of a
+//! `get`, the reads turned into values (with the caller's
+//! `AppStateSyncKeyData` class and logger), and the walk over a `set(data)`.
 
-use std::sync::Arc;
-
-use baileys_auth_core::auth_store::{key_name_for_write, AuthStore, KeyRead, OpenedCreds, SetOp, APP_STATE_SYNC_KEY};
+use baileys_auth_core::backend::BackendError;
 use baileys_auth_core::codec::{Flavor, JsString, Value};
-use baileys_auth_core::naming::CREDS_FILE;
-use baileys_auth_core::store::{OpenOptions, RealIo, StoreError};
+use baileys_auth_core::store::OpenOptions;
+use baileys_auth_core::values::{ValueRead, APP_STATE_SYNC_KEY};
 use napi::bindgen_prelude::*;
-use napi_derive::napi;
 
-use crate::convert::js_to_value::Walker;
-use crate::convert::value_to_js::{string, to_js, Builder};
+use crate::convert::value_to_js::{string, Builder};
 use crate::errors::ToJsError;
 use crate::ffi::handles::HeldRef;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
@@ -96,200 +91,16 @@ pub(crate) fn flavor_arg(js: &Js, flavor: Option<Val>) -> JsResult<Flavor> {
   }
 }
 
-/// `initAuthCreds(flavor?)`: fresh credentials, v7's key set unless `'v6'`.
-#[napi(js_name = "initAuthCreds", catch_unwind)]
-pub fn init_auth_creds<'a>(env: &'a Env, flavor: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
-  let js = Js::from_env(env);
-  let flavor = flavor_arg(&js, flavor.map(|f| f.value().value)).map_err(|e| throw(&js, e))?;
-  let creds = baileys_auth_core::creds::init_auth_creds(flavor);
-  let v = to_js(&js, &creds).map_err(|e| throw(&js, e))?;
-  Ok(js.as_unknown(v))
-}
-
 /// Throws a [`JsErr`] from a synchronous export.
 pub(crate) fn throw(js: &Js, e: JsErr) -> Error {
   js.throw(js.error_value(e));
   Error::new(Status::PendingException, "")
 }
 
-/// Registers the JavaScript wrapper's error classes (and captures the realm's
-/// built-ins, at load: see [`crate::ffi::realm::set_error_classes`]).
-#[napi(js_name = "setErrorClasses", catch_unwind)]
-pub fn set_error_classes(env: &Env, corrupt: Unknown<'_>, locked: Unknown<'_>, intrinsics: Option<Unknown<'_>>) -> Result<()> {
-  let js = Js::from_env(env);
-  let intrinsics = intrinsics.map(|v| v.value().value);
-  crate::ffi::realm::set_error_classes(&js, corrupt.value().value, locked.value().value, intrinsics).map_err(|e| throw(&js, e))
-}
-
-/// `openAuthState(folder, options)` → `Promise<{ store, creds, created }>`.
-#[napi(js_name = "openAuthState", catch_unwind)]
-pub fn open_auth_state<'a>(env: &'a Env, folder: Unknown<'a>, options: Option<Unknown<'a>>) -> Result<Unknown<'a>> {
-  promise_or_rejection(env, |js| {
-    let folder = folder.value().value;
-    if js.type_of(folder)? != Type::String {
-      return Err(JsErr::Type("The \"folder\" argument must be of type string".into()));
-    }
-    let display = js.utf8_lossy(folder)?;
-    let options = parse_options(js, options.map(|o| o.value().value), false)?;
-    realm(js)?;
-    let (pending, promise) = settle::begin(js)?;
-    AuthStore::open(
-      display,
-      options,
-      Arc::new(RealIo),
-      Box::new(settle_with(pending, |js: &Js, (store, creds): (AuthStore, OpenedCreds)| {
-        let (creds, created) = match creds {
-          OpenedCreds::Loaded(v) => (v, false),
-          OpenedCreds::Fresh(v) => (v, true),
-        };
-        let out = js.object()?;
-        let native = NativeAuthStore { store };
-        let native = js.class_instance(native)?;
-        js.set_named(out, c"store", native)?;
-        js.set_named(out, c"creds", to_js(js, &creds)?)?;
-        js.set_named(out, c"created", js.bool_value(created)?)?;
-        Ok(out)
-      })),
-    );
-    Ok(promise)
-  })
-}
-
 /// Ids (or file names) one reading call takes: far more than any `get`
 /// Baileys makes, and refused before anything is allocated for them (a sparse
 /// array can claim 2³²−1 elements).
 const MAX_IDS: usize = 1 << 24;
-
-/// An open auth folder, as the JavaScript wrapper sees it.
-#[napi]
-pub struct NativeAuthStore {
-  store: AuthStore,
-}
-
-#[napi]
-impl NativeAuthStore {
-  /// The folder's canonical path.
-  #[napi(getter)]
-  pub fn folder(&self) -> String {
-    self.store.folder().path.to_string_lossy().into_owned()
-  }
-
-  /// `keys.get(type, ids)`. With `appStateClass` (Baileys'
-  /// `proto.Message.AppStateSyncKeyData`), app-state keys come back through
-  /// its `fromObject`; without it, as an equal plain object. Warnings about
-  /// unreadable files go to `logger.warn`.
-  #[napi(catch_unwind)]
-  pub fn get<'a>(
-    &self,
-    env: &'a Env,
-    key_type: Unknown<'a>,
-    ids: Unknown<'a>,
-    app_state_class: Option<Unknown<'a>>,
-    logger: Option<Unknown<'a>>,
-  ) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let key_type = js.to_string(key_type.value().value)?;
-      let key_type = js.utf8_lossy(key_type)?;
-      let ids = ids.value().value;
-      let (id_keys, id_names) = ids_arg(js, ids)?;
-      let reads =
-        ReadCall::begin(js, &key_type, app_state_class, logger, move |js, convert, reads| get_result(js, convert, &id_keys, reads))?;
-      store.get(&key_type, id_names, reads.plain, reads.done);
-      Ok(reads.promise)
-    })
-  }
-
-  /// `keys.set(data)`: for each `type` and `id` (as `for…in` visits them), a
-  /// truthy value is written and a falsy one deleted.
-  #[napi(catch_unwind)]
-  pub fn set<'a>(&self, env: &'a Env, data: Unknown<'a>) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let ops = set_ops(js, data.value().value)?;
-      let (pending, promise) = settle::begin(js)?;
-      store.set(ops, Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
-      Ok(promise)
-    })
-  }
-
-  /// The key files of a type now in the folder: `{ names, ids }`, sorted by name.
-  #[napi(js_name = "listKeyFiles", catch_unwind)]
-  pub fn list_key_files<'a>(&self, env: &'a Env, key_type: Unknown<'a>) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let (pending, promise) = settle::begin(js)?;
-      store.list_key_files(&key_type, Box::new(settle_with(pending, |js: &Js, found: Vec<(String, String)>| key_files_to_js(js, &found))));
-      Ok(promise)
-    })
-  }
-
-  /// Reads key files of a type by file name (from `listKeyFiles`): an array
-  /// of values (`null` for a file gone or unreadable), in the order of `names`.
-  #[napi(js_name = "readKeyFiles", catch_unwind)]
-  pub fn read_key_files<'a>(
-    &self,
-    env: &'a Env,
-    key_type: Unknown<'a>,
-    names: Unknown<'a>,
-    app_state_class: Option<Unknown<'a>>,
-    logger: Option<Unknown<'a>>,
-  ) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let key_type = js.utf8_lossy(js.to_string(key_type.value().value)?)?;
-      let names = names.value().value;
-      if !js.is_array(names)? {
-        return Err(JsErr::Type("names must be an array".into()));
-      }
-      let mut list = Vec::new();
-      let n = js.array_length(names)?;
-      if n as usize > MAX_IDS {
-        return Err(JsErr::Range(format!("readKeyFiles: {n} names is more than one call reads (the limit is {MAX_IDS})")));
-      }
-      for i in 0..n {
-        let name = js.utf8_lossy(js.to_string(js.get_element(names, i)?)?)?;
-        // Only names of this folder's files: nothing with a path in it.
-        list.push(baileys_auth_core::naming::check_name(&name).and_then(|()| {
-          if name.contains('/') || name == "." || name == ".." {
-            Err(baileys_auth_core::naming::NameError::Nul)
-          } else {
-            Ok(name)
-          }
-        }));
-      }
-      let reads = ReadCall::begin(js, &key_type, app_state_class, logger, values_array)?;
-      store.read_names(&key_type, list, reads.plain, reads.done);
-      Ok(reads.promise)
-    })
-  }
-
-  /// Deletes every key file; `creds.json` and the lock stay.
-  #[napi(catch_unwind)]
-  pub fn clear<'a>(&self, env: &'a Env) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let (pending, promise) = settle::begin(js)?;
-      store.clear(Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
-      Ok(promise)
-    })
-  }
-
-  /// `saveCreds()`: writes `creds` as it is at this moment.
-  #[napi(js_name = "saveCreds", catch_unwind)]
-  pub fn save_creds<'a>(&self, env: &'a Env, creds: Unknown<'a>) -> Result<Unknown<'a>> {
-    let store = self.store.clone();
-    promise_or_rejection(env, |js| {
-      let realm = realm(js)?;
-      let value =
-        Walker::new(*js, &realm).walk_root(creds.value().value)?.ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
-      let (pending, promise) = settle::begin(js)?;
-      store.set(vec![SetOp::Write { name: CREDS_FILE.to_owned(), value }], Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
-      Ok(promise)
-    })
-  }
-}
 
 /// Baileys' `proto.Message.AppStateSyncKeyData` when the caller gave it and
 /// the call reads `app-state-sync-key`s: their values then come back through
@@ -371,7 +182,7 @@ pub(crate) fn ids_arg(js: &Js, ids: Val) -> JsResult<(Vec<JsString>, Vec<String>
 }
 
 /// The values of a read as an array, in request order (`null` for a missing one).
-pub(crate) fn values_array(js: &Js, convert: &mut Converter<'_>, reads: Vec<KeyRead>) -> JsResult<Val> {
+pub(crate) fn values_array(js: &Js, convert: &mut Converter<'_>, reads: Vec<ValueRead>) -> JsResult<Val> {
   let out = js.array(reads.len())?;
   for (i, read) in reads.iter().enumerate() {
     js.set_element(out, i as u32, convert.value(read.value.as_ref())?)?;
@@ -380,7 +191,7 @@ pub(crate) fn values_array(js: &Js, convert: &mut Converter<'_>, reads: Vec<KeyR
 }
 
 /// `{ [id]: value | null }` of a `get`.
-pub(crate) fn get_result(js: &Js, convert: &mut Converter<'_>, id_keys: &[JsString], reads: Vec<KeyRead>) -> JsResult<Val> {
+pub(crate) fn get_result(js: &Js, convert: &mut Converter<'_>, id_keys: &[JsString], reads: Vec<ValueRead>) -> JsResult<Val> {
   let out = js.object()?;
   for (key, read) in id_keys.iter().zip(reads) {
     js.set(out, string(js, key)?, convert.value(read.value.as_ref())?)?;
@@ -407,9 +218,9 @@ pub(crate) fn key_files_to_js(js: &Js, found: &[(String, String)]) -> JsResult<V
 /// else `build` makes the result.
 pub(crate) fn settle_reads<E: ToJsError>(
   pending: Pending,
-  build: impl FnOnce(&Js, Vec<KeyRead>) -> JsResult<Val> + Send + 'static,
+  build: impl FnOnce(&Js, Vec<ValueRead>) -> JsResult<Val> + Send + 'static,
   logger: Option<HeldRef>,
-) -> impl FnOnce(Vec<std::result::Result<KeyRead, E>>) + Send + 'static {
+) -> impl FnOnce(Vec<std::result::Result<ValueRead, E>>) + Send + 'static {
   move |reads| {
     pending.settle(Box::new(move |js: &Js| {
       let realm = realm(js).map_err(|e| js.error_value(e))?;
@@ -435,9 +246,9 @@ pub(crate) fn settle_reads<E: ToJsError>(
 /// `AppStateSyncKeyData` class and logger held until the reads come back, the
 /// promise, and the callback that turns the reads into the answer with `build`.
 /// Receives the outcome of each read of a call, in request order.
-pub(crate) type ReadsSink<E> = Box<dyn FnOnce(Vec<std::result::Result<KeyRead, E>>) + Send>;
+pub(crate) type ReadsSink<E> = Box<dyn FnOnce(Vec<std::result::Result<ValueRead, E>>) + Send>;
 
-pub(crate) struct ReadCall<E = StoreError> {
+pub(crate) struct ReadCall<E = BackendError> {
   pub promise: Val,
   /// Whether the core makes app-state keys' plain-object form itself.
   pub plain: bool,
@@ -450,7 +261,7 @@ impl<E: ToJsError> ReadCall<E> {
     key_type: &str,
     app_state_class: Option<Unknown<'_>>,
     logger: Option<Unknown<'_>>,
-    build: impl FnOnce(&Js, &mut Converter<'_>, Vec<KeyRead>) -> JsResult<Val> + Send + 'static,
+    build: impl FnOnce(&Js, &mut Converter<'_>, Vec<ValueRead>) -> JsResult<Val> + Send + 'static,
   ) -> JsResult<ReadCall<E>> {
     let class = AppStateClass::new(js, key_type, app_state_class.map(|v| v.value().value))?;
     let logger = HeldRef::new(js, logger.map(|v| v.value().value))?;
@@ -458,7 +269,7 @@ impl<E: ToJsError> ReadCall<E> {
     let plain = class.plain();
     let done = settle_reads(
       pending,
-      move |js: &Js, reads: Vec<KeyRead>| {
+      move |js: &Js, reads: Vec<ValueRead>| {
         let realm = realm(js)?;
         let mut convert = class.converter(js, &realm)?;
         build(js, &mut convert, reads)
@@ -481,44 +292,6 @@ pub(crate) fn warn(js: &Js, logger: Val, message: &str) {
     // A throwing logger must not lose the data the call read.
     js.take_exception();
   }
-}
-
-/// What `set` does with one key: a truthy value is written (a name no file
-/// can have throws, as Node's `writeFile` would, with Node's `code`), a falsy
-/// one deletes the file (`None` when no file can have the name: nothing to
-/// delete). Used by `keys.set` and the plain `saveKeys`/`deleteKeys`.
-pub(crate) fn key_op(js: &Js, walker: &mut Walker, key_type: &str, id: &str, value: Val) -> JsResult<Option<SetOp>> {
-  if !js.truthy_typed(value, js.type_of(value)?)? {
-    return Ok(key_name_for_write(key_type, id).ok().map(|name| SetOp::Delete { name }));
-  }
-  let name = key_name_for_write(key_type, id).map_err(|e| JsErr::Coded {
-    message: e.to_string(),
-    code: e.code().unwrap_or("EINVAL"),
-    // Node: a NUL in a path is a TypeError, a name too long an ordinary Error.
-    type_error: e.errno().is_none(),
-  })?;
-  let value = walker.walk_root(value)?.ok_or_else(|| {
-    JsErr::Type(format!(
-      "The \"data\" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received undefined (value of {key_type} {id} is not serializable)"
-    ))
-  })?;
-  Ok(Some(SetOp::Write { name, value }))
-}
-
-/// Baileys' `set`: `for (type in data) for (id in data[type])`, truthy values
-/// written, falsy deleted. Every value is converted before anything is queued,
-/// so a value that cannot be stored fails the call without writing anything.
-fn set_ops(js: &Js, data: Val) -> JsResult<Vec<SetOp>> {
-  let realm = realm(js)?;
-  let mut walker = Walker::new(*js, &realm);
-  let mut ops = Vec::new();
-  for_each_key(js, data, |key_type, id, value| {
-    if let Some(op) = key_op(js, &mut walker, key_type, id, value)? {
-      ops.push(op);
-    }
-    Ok(())
-  })?;
-  Ok(ops)
 }
 
 /// Visits the keys of a `set(data)` call as Baileys' loops do
