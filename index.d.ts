@@ -267,6 +267,8 @@ export interface EncryptionOptions {
 export interface SqliteAuthState extends MultiFileAuthState {
   /** Waits for pending writes, then releases the file; later calls reject. */
   close: () => Promise<void>
+  /** Counters of the file's writer, for tests and benchmarks: write groups, transactions and commits, committed calls. */
+  counters: () => { groups: number; largestGroup: number; transactions: number; commits: number; committedCalls: number; [name: string]: number }
 }
 
 // ------------------------------------------------------------------ functions
@@ -338,7 +340,7 @@ export interface PostgresAuthStateOptions extends EncryptionOptions {
 }
 
 /** What `usePostgresAuthState` resolves to. */
-export interface PostgresAuthState extends SqliteAuthState {
+export interface PostgresAuthState extends Omit<SqliteAuthState, 'counters'> {
   /** Counters of the account: server round trips, write groups, committed calls, lease renewals, the fencing token. */
   counters: () => { roundTrips: number; groups: number; largestGroup: number; committedCalls: number; renewals: number; token: number }
 }

@@ -56,7 +56,9 @@ async function useSqliteAuthState(config, options) {
   const dbPath = isConfig ? config.dbPath : config
   const opts = isConfig ? { ...config, ...options } : options
   const { store, creds } = await binding.openSqliteAuthState(dbPath, opts)
-  return authState(store, creds, opts, true)
+  const out = authState(store, creds, opts, true)
+  out.counters = () => store.counters()
+  return out
 }
 
 /**

@@ -190,6 +190,30 @@ test('list() yields the stored value for an id "__proto__" holding a primitive (
   })
 })
 
+describe('group commit', () => {
+  // Calls issued in one turn of the event loop share commits: the first is
+  // committed at once, and the rest are held until the turn ends, so a burst
+  // is two commits (one fsync each) however fast the writer is; a call
+  // awaited on its own is never held, each its own commit.
+  test('a burst of 64 sets issued in one turn takes at most two commits; awaited sets one each', async () => {
+    const { state, counters } = await open(newDb('burst'))
+    await state.keys.set({ session: { warm: rb(16) } })
+    for (let round = 0; round < 5; round++) {
+      const before = counters()
+      await Promise.all(Array.from({ length: 64 }, (_, i) => state.keys.set({ session: { [`s${i}`]: rb(2048) } })))
+      const after = counters()
+      expect(after.committedCalls - before.committedCalls).toBe(64)
+      expect(after.commits - before.commits).toBeLessThanOrEqual(2)
+    }
+    const before = counters()
+    for (let i = 0; i < 5; i++) await state.keys.set({ 'pre-key': { [i]: kp() } })
+    expect(counters().commits - before.commits).toBe(5)
+    const got = await state.keys.get('session', ['s0', 's63'])
+    expect(got.s0).toHaveLength(2048)
+    expect(got.s63).toHaveLength(2048)
+  })
+})
+
 describe('close()', () => {
   test('waits for the calls issued before it, un-awaited ones too; then every call rejects with EBAILEYSCLOSED', async () => {
     const db = newDb('close')

@@ -6,6 +6,7 @@
 //! at once (its place in the per-key order) and its promise settles when the
 //! backend answers.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use baileys_auth_core::backend::{Backend, BackendError};
@@ -152,7 +153,7 @@ fn opened_to_js(js: &Js, (store, creds): (KeyStore, OpenedCreds)) -> JsResult<Va
     OpenedCreds::Fresh(v) => (v, true),
   };
   let out = js.object()?;
-  js.set_named(out, c"store", js.class_instance(NativeKeyStore { store })?)?;
+  js.set_named(out, c"store", js.class_instance(NativeKeyStore { corks: store.backend().can_cork(), store, turn: Arc::default() })?)?;
   js.set_named(out, c"creds", to_js(js, &creds)?)?;
   js.set_named(out, c"created", js.bool_value(created)?)?;
   Ok(out)
@@ -162,6 +163,10 @@ fn opened_to_js(js: &Js, (store, creds): (KeyStore, OpenedCreds)) -> JsResult<Va
 #[napi]
 pub struct NativeKeyStore {
   store: KeyStore,
+  /// Writes issued in this turn of the event loop (see [`NativeKeyStore::hold_writes`]).
+  turn: Arc<AtomicU32>,
+  /// Whether the backend can hold a group ([`Backend::can_cork`]).
+  corks: bool,
 }
 
 /// How a read answers: `get`'s object keyed by id, or `readIds`' array.
@@ -171,6 +176,36 @@ enum Answer {
 }
 
 impl NativeKeyStore {
+  /// Holds this store's writes together until the JavaScript turn that
+  /// issues them ends, where the backend groups commits: a burst (64 `set`s
+  /// as messages arrive, all issued before the first is awaited) then takes
+  /// two commits, the first call's and one for all the rest, where it took
+  /// as many as the writer could start while the turn went on. The first
+  /// write of a turn is never held: a lone call (an awaited `saveCreds`)
+  /// commits at once, as before. The second corks the backend; the end of
+  /// the turn uncorks it.
+  fn hold_writes(&self, js: &Js) {
+    if !self.corks {
+      return;
+    }
+    match self.turn.fetch_add(1, Ordering::AcqRel) {
+      0 => {
+        let (turn, backend) = (self.turn.clone(), self.store.backend().clone());
+        let end = Box::new(move || {
+          if turn.swap(0, Ordering::AcqRel) >= 2 {
+            backend.uncork();
+          }
+        });
+        if settle::after_turn(js, end).is_err() {
+          // No way to hear of the turn's end: never hold.
+          self.turn.store(u32::MAX / 2, Ordering::Release);
+        }
+      }
+      1 => self.store.backend().cork(),
+      _ => {}
+    }
+  }
+
   /// The read behind `get` and `readIds`: the arguments, the call, and the
   /// promise settled with the answer built as `answer` says.
   fn read<'a>(
@@ -267,6 +302,7 @@ impl NativeKeyStore {
     promise_or_rejection(env, |js| {
       let changes = key_changes(js, data.value().value)?;
       let (pending, promise) = settle::begin(js)?;
+      self.hold_writes(js);
       store.set(changes, Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
       Ok(promise)
     })
@@ -281,6 +317,7 @@ impl NativeKeyStore {
       let value =
         Walker::new(*js, &realm).walk_root(creds.value().value)?.ok_or_else(|| JsErr::Type("creds cannot be serialized".into()))?;
       let (pending, promise) = settle::begin(js)?;
+      self.hold_writes(js);
       store.save_creds(&value, Box::new(settle_with(pending, |js: &Js, ()| js.undefined())));
       Ok(promise)
     })

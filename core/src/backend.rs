@@ -325,6 +325,21 @@ pub trait Backend: Send + Sync {
   /// so the store heals and nothing is lost. `reason` must not hold the value.
   fn quarantine(&self, key_type: &str, id: &str, bytes: Vec<u8>, reason: &str) -> Pending<()>;
 
+  /// Whether [`Backend::cork`] holds anything: the backend commits groups
+  /// of calls, and can hold the next group. `false` by default.
+  fn can_cork(&self) -> bool {
+    false
+  }
+
+  /// The caller is about to issue more writes (the rest of its event loop's
+  /// turn): hold the next group until [`Backend::uncork`], so that a burst of
+  /// calls makes one commit for all of them rather than several. Each `cork`
+  /// is followed by one `uncork`; the backend bounds the hold itself. No-op
+  /// by default.
+  fn cork(&self) {}
+
+  fn uncork(&self) {}
+
   /// The caller is alive (its event loop turns): a backend that holds a
   /// lease renews it only while this keeps coming. No-op by default.
   fn keep_alive(&self) {}

@@ -221,6 +221,18 @@ impl Backend for Sealed {
     out
   }
 
+  fn can_cork(&self) -> bool {
+    self.inner.can_cork()
+  }
+
+  fn cork(&self) {
+    self.inner.cork();
+  }
+
+  fn uncork(&self) {
+    self.inner.uncork();
+  }
+
   fn keep_alive(&self) {
     self.inner.keep_alive()
   }

@@ -34,6 +34,8 @@ struct Item {
 
 struct Mailbox {
   items: Vec<Item>,
+  /// Work to run once the JavaScript thread's current turn has ended (see [`after_turn`]).
+  tasks: Vec<Box<dyn FnOnce() + Send>>,
   tsfn: sys::napi_threadsafe_function,
   /// The environment is gone: nothing may be posted to it any more.
   closed: bool,
@@ -97,11 +99,36 @@ fn post(shared: &Shared, item: Item) {
     return;
   }
   mb.items.push(item);
-  if mb.items.len() == 1 {
+  if mb.items.len() + mb.tasks.len() == 1 {
     // SAFETY: `tsfn` is alive until `close` marks the mailbox closed, which
     // happens under this lock; Node-API allows this call from any thread.
     unsafe { sys::napi_call_threadsafe_function(mb.tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
   }
+}
+
+/// Runs `f` on the JavaScript thread once its current turn has ended (the
+/// running callback and its microtasks: the thread-safe function is called
+/// from the event loop). For holding a burst of writes together; call it
+/// while a promise of this thread is pending ([`begin`]), which keeps the
+/// loop alive until then. Dropped, not run, once the environment is gone.
+pub fn after_turn(js: &Js, f: Box<dyn FnOnce() + Send>) -> JsResult<()> {
+  let shared = LOCAL.with(|cell| -> JsResult<Arc<Shared>> {
+    let mut slot = cell.borrow_mut();
+    if slot.is_none() {
+      *slot = Some(create_local(js)?);
+    }
+    Ok(slot.as_ref().ok_or_else(|| JsErr::Error("settle: no mailbox".into()))?.shared.clone())
+  })?;
+  let mut mb = shared.mailbox.lock();
+  if mb.closed {
+    return Ok(());
+  }
+  mb.tasks.push(f);
+  if mb.items.len() + mb.tasks.len() == 1 {
+    // SAFETY: as in `post`.
+    unsafe { sys::napi_call_threadsafe_function(mb.tsfn, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
+  }
+  Ok(())
 }
 
 /// A new promise, and the handle that will settle it.
@@ -150,7 +177,8 @@ fn finished(js: &Js, n: usize) {
 }
 
 fn create_local(js: &Js) -> JsResult<Local> {
-  let shared = Arc::new(Shared { mailbox: Mutex::new(Mailbox { items: Vec::new(), tsfn: ptr::null_mut(), closed: false }) });
+  let shared =
+    Arc::new(Shared { mailbox: Mutex::new(Mailbox { items: Vec::new(), tasks: Vec::new(), tsfn: ptr::null_mut(), closed: false }) });
   let name = js.str_utf8("baileys-auth-native")?;
   let context = Arc::into_raw(shared.clone()) as *mut c_void;
   let mut tsfn = ptr::null_mut();
@@ -192,10 +220,15 @@ unsafe extern "C" fn close(arg: *mut c_void) {
   // SAFETY: `arg` is the `Arc` leaked for this hook in `create_local`, and the
   // hook runs once.
   let shared = unsafe { Arc::from_raw(arg as *const Shared) };
-  {
+  let tasks = {
     let mut mb = shared.mailbox.lock();
     mb.closed = true;
     mb.items.clear();
+    std::mem::take(&mut mb.tasks)
+  };
+  // A task is a release (an uncork): run, so no backend stays held.
+  for task in tasks {
+    let _ = catch_unwind(AssertUnwindSafe(task));
   }
   LOCAL.with(|cell| cell.borrow_mut().take());
 }
@@ -216,7 +249,14 @@ unsafe extern "C" fn drain(env: sys::napi_env, _cb: sys::napi_value, context: *m
   // SAFETY: `context` is the function's `Arc<Shared>`, alive until its
   // finalizer runs, which cannot happen during this call.
   let shared = unsafe { &*(context as *const Shared) };
-  let items = std::mem::take(&mut shared.mailbox.lock().items);
+  let (items, tasks) = {
+    let mut mb = shared.mailbox.lock();
+    (std::mem::take(&mut mb.items), std::mem::take(&mut mb.tasks))
+  };
+  // First the tasks: they release held writes, which should start at once.
+  for task in tasks {
+    let _ = catch_unwind(AssertUnwindSafe(task));
+  }
   // SAFETY: Node calls this on the JavaScript thread with that thread's env.
   let js = unsafe { Js::from_raw(env) };
   let n = items.len();

@@ -330,6 +330,18 @@ impl Backend for SqliteBackend {
     self.write_work(WriteWork::Quarantine { key_type: key_type.to_owned(), id: id.to_owned(), bytes, reason: reason.to_owned() }, keys)
   }
 
+  fn can_cork(&self) -> bool {
+    true
+  }
+
+  fn cork(&self) {
+    self.shared.queue.cork();
+  }
+
+  fn uncork(&self) {
+    self.shared.queue.uncork();
+  }
+
   fn open_handles(&self) -> usize {
     match registry().lock().get(&self.shared.path) {
       Some(e) if Arc::ptr_eq(&e.shared, &self.shared) => e.handles,

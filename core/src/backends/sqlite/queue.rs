@@ -30,6 +30,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hasher;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -125,6 +126,9 @@ struct State {
   readers_stop: bool,
   /// The writer waits for work (and no job is queued for it).
   writer_idle: bool,
+  /// Open holds of the next group (see [`Queue::cork`]), and since when.
+  corks: u32,
+  corked_since: Option<Instant>,
   #[cfg(test)]
   held: (bool, bool),
 }
@@ -192,6 +196,11 @@ pub fn key_hash(key_type: &str, id: &str) -> u64 {
 /// Limits of one group: enough to absorb a burst, small enough that one
 /// transaction (and the WAL it writes before a checkpoint) stays bounded.
 const GROUP_MAX_CALLS: usize = 4096;
+
+/// How long a cork holds the writer at most (see [`Queue::cork`]): far
+/// longer than a turn that issues a burst takes (64 `set`s: well under a
+/// millisecond), short against anything a bot would notice.
+pub const MAX_CORK: Duration = Duration::from_millis(20);
 const GROUP_MAX_OPS: usize = 65536;
 
 fn ops_of(work: &WriteWork) -> usize {
@@ -214,6 +223,8 @@ impl Queue {
         accepting: true,
         readers_stop: false,
         writer_idle: false,
+        corks: 0,
+        corked_since: None,
         #[cfg(test)]
         held: (false, false),
       }),
@@ -275,8 +286,19 @@ impl Queue {
   pub fn take(&self) -> Batch {
     let mut s = self.state.lock();
     s.writer_idle = true;
-    while s.jobs.is_empty() || s.writer_held() {
-      self.writer_wake.wait(&mut s);
+    loop {
+      if s.jobs.is_empty() || s.writer_held() {
+        self.writer_wake.wait(&mut s);
+        continue;
+      }
+      // Corked: the writes wait for the caller's turn to end, or for
+      // MAX_CORK at most (a read at the front is never held).
+      match (s.corked_since, s.jobs.front()) {
+        (Some(since), Some(Job::Write(_))) if s.corks > 0 && since.elapsed() < MAX_CORK => {
+          let _ = self.writer_wake.wait_until(&mut s, since + MAX_CORK);
+        }
+        _ => break,
+      }
     }
     s.writer_idle = false;
     let mut batch = Batch::default();
@@ -310,6 +332,31 @@ impl Queue {
       }
     }
     batch
+  }
+
+  /// Holds the next group until [`Queue::uncork`]: the caller is issuing
+  /// more writes in the same turn of its event loop (a burst of `set`s), and
+  /// they should make one transaction and one fsync together, not as many
+  /// as the writer could start while the turn went on. Never longer than
+  /// [`MAX_CORK`], so a long turn (or a lost uncork) delays a commit by that
+  /// much at most, and no acknowledgement: the caller's thread cannot take
+  /// one before its turn ends anyway.
+  pub fn cork(&self) {
+    let mut s = self.state.lock();
+    if s.corks == 0 {
+      s.corked_since = Some(Instant::now());
+    }
+    s.corks += 1;
+  }
+
+  pub fn uncork(&self) {
+    let mut s = self.state.lock();
+    s.corks = s.corks.saturating_sub(1);
+    if s.corks == 0 {
+      s.corked_since = None;
+      drop(s);
+      self.writer_wake.notify_one();
+    }
   }
 
   /// Marks writes up to `last` finished: their keys leave `pending`. `jobs`

@@ -73,6 +73,41 @@ fn calls_issued_during_a_commit_share_one_transaction() {
   b.close().wait().unwrap();
 }
 
+/// A cork holds the writes issued under it, then they make one group; a
+/// read is never held; a cork nobody lifts lets go after MAX_CORK.
+#[test]
+fn a_cork_holds_the_next_group_until_uncorked() {
+  let dir = TempDir::new("cork");
+  let b = open(dir.db(), &quick()).unwrap();
+  b.apply(vec![put("r", "read me")]).wait().unwrap();
+  let before = b.stats();
+  let started = std::time::Instant::now();
+  b.cork();
+  let calls: Vec<Pending<()>> = (0..8).map(|i| b.apply(vec![put(&i.to_string(), "{}")])).collect();
+  // A read of another key is answered while the writes are held.
+  assert_eq!(get(&b, "r").as_deref(), Some("read me"));
+  std::thread::sleep(Duration::from_millis(5));
+  let held = calls.iter().all(|c| !c.is_done());
+  // Only meaningful if this thread was not held up past the cork's bound.
+  if started.elapsed() < queue::MAX_CORK {
+    assert!(held, "the writes waited for the uncork");
+  }
+  b.uncork();
+  for c in calls {
+    c.wait().unwrap();
+  }
+  if started.elapsed() < queue::MAX_CORK {
+    assert_eq!(b.stats().groups - before.groups, 1);
+  }
+  // A cork that is never lifted holds for MAX_CORK at most.
+  b.cork();
+  let t = std::time::Instant::now();
+  b.apply(vec![put("late", "{}")]).wait().unwrap();
+  assert!(t.elapsed() >= queue::MAX_CORK.mul_f32(0.9), "held until the bound");
+  b.uncork();
+  b.close().wait().unwrap();
+}
+
 #[test]
 fn a_failing_call_rolls_back_alone_inside_its_group() {
   let dir = TempDir::new("savepoint");
