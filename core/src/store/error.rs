@@ -179,6 +179,14 @@ impl fmt::Display for StoreError {
         write!(f, "found something that is not a directory at {folder}, either delete it or specify a different location")
       }
       StoreError::Locked { folder, pid } => match pid {
+        // The holder has our pid: another copy of this package in this
+        // process (another version, from another node_modules), or a
+        // process in another PID namespace (a container on a shared volume).
+        Some(pid) if *pid == std::process::id() => write!(
+          f,
+          "the auth folder {} is in use by another process or copy of baileys-auth-native: its owner has pid {pid}, which is this process's own pid (another copy of the package loaded here, or a process in another container)",
+          folder.display()
+        ),
         Some(pid) => write!(f, "the auth folder {} is in use by another process (pid {pid})", folder.display()),
         None => write!(f, "the auth folder {} is in use by another process", folder.display()),
       },

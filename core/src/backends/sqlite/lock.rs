@@ -49,8 +49,17 @@ pub fn acquire(db: &Path) -> BackendResult<OwnerLock> {
     Ok(true) => {}
     Ok(false) => {
       let pid = read_pid(&fd);
-      let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-      let mut err = BackendError::new(ErrorKind::Locked, format!("the auth database {} is in use by another process{who}", db.display()));
+      let who = match pid {
+        // Our own pid: another copy of this package in this process (the
+        // lock is per open file, so it refuses us too), or a process in
+        // another PID namespace (a container on a shared volume).
+        Some(p) if p == std::process::id() => format!(
+          "another process or copy of baileys-auth-native: its owner has pid {p}, which is this process's own pid (another copy of the package loaded here, or a process in another container)"
+        ),
+        Some(p) => format!("another process (pid {p})"),
+        None => "another process".to_owned(),
+      };
+      let mut err = BackendError::new(ErrorKind::Locked, format!("the auth database {} is in use by {who}", db.display()));
       err.owner_pid = pid;
       return Err(err);
     }
