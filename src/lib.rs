@@ -3,7 +3,7 @@
 //! codec, naming or file logic lives here.
 //!
 //! - [`backend_store`]: the `NativeKeyStore` class over any core backend (folder, SQLite,
-//!   PostgreSQL), and `openFolderStore`, `openSqliteAuthState`;
+//!   PostgreSQL); [`open`]: `openFolderStore`, `openSqliteAuthState` and what every open shares;
 //!   [`postgres_store`]: `openPostgresAuthState` (its arguments; the calls are `NativeKeyStore`'s).
 //! - [`calls`]: what every store's calls share (arguments, settlement, reads as values, the `set` walk).
 //! - [`plain_exports`]: the plain functions over a folder (`loadKeys`, `saveKeys`, …).
@@ -29,6 +29,7 @@ mod convert;
 mod errors;
 mod ffi;
 mod folder_tools;
+mod open;
 mod plain_exports;
 mod postgres_store;
 mod reports;

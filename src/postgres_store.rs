@@ -14,11 +14,11 @@ use baileys_auth_core::codec::{Object, Value};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::backend_store::{encryption_option, open_on_pool, sealed, string_arg};
 use crate::calls::{flavor_arg, parse_options, promise_or_rejection, settle_with};
 use crate::convert::value_to_js::to_js;
 use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
 use crate::ffi::settle;
+use crate::open::{encryption_option, open_on_pool, sealed, string_arg};
 use crate::reports::{by_type_value, finding_value, opt_str};
 use crate::tasks::on_pool;
 
