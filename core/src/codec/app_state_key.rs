@@ -10,9 +10,11 @@
 //! `{low, high, unsigned}`. Where the generated `fromObject` throws, so do we.
 
 use super::js_convert::to_number;
+use super::js_number::is_js_whitespace;
 use super::js_number::{parse_int_gives_number, to_int32, to_uint32};
-use super::js_string::{is_js_whitespace, JsString};
-use super::reviver::{Flavor, ReviveError};
+use super::js_string::JsString;
+use super::revive_error::ReviveError;
+use super::reviver::Flavor;
 use super::value::{Object, Value};
 
 const INVALID_ENCODING: ReviveError = ReviveError { message: "invalid encoding" };

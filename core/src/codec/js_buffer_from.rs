@@ -9,7 +9,7 @@
 
 use super::js_convert::to_number;
 use super::js_number::to_uint8;
-use super::reviver::ReviveError;
+use super::revive_error::ReviveError;
 use super::value::{Object, Value};
 
 /// Node would allocate this much (or more) for `{"length": 1e9}`; we refuse

@@ -3,7 +3,7 @@
 //! and plain objects whose prototype is `Object.prototype`).
 
 use super::js_number::{format_number, string_to_number};
-use super::reviver::ReviveError;
+use super::revive_error::ReviveError;
 use super::value::Value;
 
 const NO_PRIMITIVE: ReviveError = ReviveError { message: "Cannot convert object to primitive value" };

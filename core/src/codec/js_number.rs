@@ -2,7 +2,14 @@
 //! `Number#toString` (what `JSON.stringify` writes), `ToNumber` of a string,
 //! the integer conversions typed arrays and `>>> 0` apply, and `parseInt`.
 
-use super::js_string::is_js_whitespace;
+/// Characters that JavaScript's `String.prototype.trim`, `parseInt` and
+/// `Number()` treat as white space (WhiteSpace and LineTerminator).
+pub fn is_js_whitespace(c: u16) -> bool {
+  matches!(
+    c,
+    0x09 | 0x0A | 0x0B | 0x0C | 0x0D | 0x20 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000 | 0xFEFF
+  )
+}
 
 /// `String(n)` for a finite number: the shortest round-trip digits in the
 /// ECMAScript layout (`1e+21`, `1.5e-7`, `123456789012345680000`, `-0` → `0`).

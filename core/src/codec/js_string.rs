@@ -117,15 +117,6 @@ impl fmt::Debug for JsString {
   }
 }
 
-/// Characters that JavaScript's `String.prototype.trim`, `parseInt` and
-/// `Number()` treat as white space (WhiteSpace and LineTerminator).
-pub fn is_js_whitespace(c: u16) -> bool {
-  matches!(
-    c,
-    0x09 | 0x0A | 0x0B | 0x0C | 0x0D | 0x20 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000 | 0xFEFF
-  )
-}
-
 #[cfg(test)]
 mod tests {
   use super::*;

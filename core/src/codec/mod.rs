@@ -8,12 +8,14 @@ pub mod js_number;
 pub mod js_string;
 pub mod node_base64;
 pub mod parser;
+pub mod revive_error;
 pub mod reviver;
 pub mod value;
 pub mod writer;
 
 pub use js_string::JsString;
 pub use parser::{parse_file, ParseError, MAX_DEPTH};
+pub use revive_error::ReviveError;
 pub use reviver::Flavor;
 pub use value::{Object, Value};
 pub use writer::{to_json_bytes, write_json};

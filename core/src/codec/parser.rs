@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::js_string::JsString;
-use super::reviver::{revive_object, Flavor, ReviveError};
+use super::revive_error::ReviveError;
+use super::reviver::{revive_object, Flavor};
 use super::value::{Object, Value};
 
 /// The deepest nesting read or written. Baileys' own reader fails (RangeError)

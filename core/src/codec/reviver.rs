@@ -13,11 +13,10 @@
 //! - `Any` (our default): v7's rules, then v6's where they apply and succeed,
 //!   so that every file either line can read is read.
 
-use std::fmt;
-
 use super::js_buffer_from::buffer_from;
 use super::js_number::to_uint8;
 use super::node_base64;
+use super::revive_error::ReviveError;
 use super::value::{Object, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,20 +37,6 @@ impl Flavor {
     }
   }
 }
-
-/// The reviver threw: what `Buffer.from` throws for a value it cannot take.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReviveError {
-  pub message: &'static str,
-}
-
-impl fmt::Display for ReviveError {
-  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    f.write_str(self.message)
-  }
-}
-
-impl std::error::Error for ReviveError {}
 
 pub fn revive_object(obj: Object, flavor: Flavor) -> Result<Value, ReviveError> {
   match flavor {
