@@ -214,13 +214,9 @@ impl Backend for FolderBackend {
     self.run(
       folder,
       vec![(CREDS_FILE.to_owned(), ())],
-      // The folder store's own checks first (unreadable credentials, or a
-      // lone `creds.json.bak` of Baileys' hardened helper, are errors, never
-      // "none"), then the bytes as the file holds them.
-      |f, name, ()| match read::read_creds(f)? {
-        None => Ok(None),
-        Some(_) => read_bytes(f, name),
-      },
+      // Unreadable credentials, or a lone `creds.json.bak` of Baileys'
+      // hardened helper, are errors, never "none" (see `read::read_creds`).
+      |f, _, ()| read::read_creds(f),
       |_, mut r| r.pop().unwrap_or_else(|| Err(panicked())).map_err(backend_error),
     )
   }

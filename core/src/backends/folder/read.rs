@@ -103,17 +103,26 @@ fn read_creds_file(folder: &Folder, name: &str) -> Result<Parsed, StoreError> {
   })
 }
 
-/// `creds.json`, or `None` when there is none. A file that exists but is not
-/// credentials is an error: never silently start a new session over it. Nor
-/// is a missing `creds.json` "no credentials" when Baileys' hardened helper
-/// left its backup `creds.json.bak` (it does when stopped between its two
-/// renames): that is an error too, naming the backup and how to restore it.
-/// The backup is never restored here, and nothing is written.
-pub(super) fn read_creds(folder: &Folder) -> Result<Option<Value>, StoreError> {
-  let file = match read_creds_file(folder, CREDS_FILE)? {
-    Parsed::Value(v) => return Ok(Some(v)),
-    Parsed::Missing => None,
-    Parsed::Unreadable(cause) => Some(cause),
+/// The bytes of `creds.json` (read once, checked to be credentials), or `None`
+/// when there is none. A file that exists but is not credentials is an
+/// error: never silently start a new session over it. Nor is a missing
+/// `creds.json` "no credentials" when Baileys' hardened helper left its
+/// backup `creds.json.bak` (it does when stopped between its two renames):
+/// that is an error too, naming the backup and how to restore it. The backup
+/// is never restored here, and nothing is written.
+pub(super) fn read_creds(folder: &Folder) -> Result<Option<Vec<u8>>, StoreError> {
+  let mut bytes = Vec::new();
+  let file = match files::read(folder, CREDS_FILE, &mut bytes) {
+    Ok(Some(())) => match codec::parse_file(&bytes, folder.options.flavor) {
+      Ok(Value::Object(_)) => return Ok(Some(bytes)),
+      Ok(_) => Some(NOT_AN_OBJECT),
+      Err(cause) => Some(cause),
+    },
+    Ok(None) => None,
+    Err(StoreError::Io { source, .. }) if source.raw_os_error() == Some(crate::errno::EFBIG) => {
+      Some(ParseError::Syntax { message: CREDS_TOO_LARGE, offset: 0 })
+    }
+    Err(e) => return Err(e),
   };
   let backup = creds_backup(folder);
   if file.is_none() && matches!(backup, CredsBackup::Absent) {
