@@ -199,20 +199,6 @@ pub(crate) fn get_result(js: &Js, convert: &mut Converter<'_>, id_keys: &[JsStri
   Ok(out)
 }
 
-/// `{ names, ids }` of `listKeyFiles`.
-pub(crate) fn key_files_to_js(js: &Js, found: &[(String, String)]) -> JsResult<Val> {
-  let names = js.array(found.len())?;
-  let ids = js.array(found.len())?;
-  for (i, (name, id)) in found.iter().enumerate() {
-    js.set_element(names, i as u32, js.str_utf8(name)?)?;
-    js.set_element(ids, i as u32, js.str_utf8(id)?)?;
-  }
-  let out = js.object()?;
-  js.set_named(out, c"names", names)?;
-  js.set_named(out, c"ids", ids)?;
-  Ok(out)
-}
-
 /// Settles a `get`-like call: first every warning goes to the logger (also
 /// when the call then fails), then the first failed read rejects the call,
 /// else `build` makes the result.
@@ -241,7 +227,7 @@ pub(crate) fn settle_reads<E: ToJsError>(
   }
 }
 
-/// What every reading call (`get`, `readKeyFiles`, `plainLoadKey`) sets up on
+/// What every reading call (`get`, `readIds`, `plainLoadKey`) sets up on
 /// the JavaScript thread before it queues its reads: the caller's
 /// `AppStateSyncKeyData` class and logger held until the reads come back, the
 /// promise, and the callback that turns the reads into the answer with `build`.

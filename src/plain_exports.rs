@@ -30,10 +30,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::backend_store::key_change;
-use crate::calls::{flavor_arg, key_files_to_js, promise_or_rejection, settle_with, ReadCall};
+use crate::calls::{flavor_arg, promise_or_rejection, settle_with, ReadCall};
 use crate::convert::js_to_value::Walker;
 use crate::convert::value_to_js::to_js;
-use crate::ffi::js::{Js, JsErr, JsResult, Type};
+use crate::ffi::js::{Js, JsErr, JsResult, Type, Val};
 use crate::ffi::realm::realm;
 use crate::ffi::settle;
 use crate::tasks::on_pool;
@@ -241,4 +241,18 @@ pub fn plain_list_key_files<'a>(env: &'a Env, folder: Unknown<'a>, key_type: Unk
     });
     Ok(promise)
   })
+}
+
+/// `{ names, ids }` of `plainListKeyFiles`.
+fn key_files_to_js(js: &Js, found: &[(String, String)]) -> JsResult<Val> {
+  let names = js.array(found.len())?;
+  let ids = js.array(found.len())?;
+  for (i, (name, id)) in found.iter().enumerate() {
+    js.set_element(names, i as u32, js.str_utf8(name)?)?;
+    js.set_element(ids, i as u32, js.str_utf8(id)?)?;
+  }
+  let out = js.object()?;
+  js.set_named(out, c"names", names)?;
+  js.set_named(out, c"ids", ids)?;
+  Ok(out)
 }
