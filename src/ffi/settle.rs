@@ -110,7 +110,9 @@ fn post(shared: &Shared, item: Item) {
 /// running callback and its microtasks: the thread-safe function is called
 /// from the event loop). For holding a burst of writes together; call it
 /// while a promise of this thread is pending ([`begin`]), which keeps the
-/// loop alive until then. Dropped, not run, once the environment is gone.
+/// loop alive until then. A task still waiting when the environment goes is
+/// run by its cleanup, and one posted after that is run at once: the tasks
+/// are releases, and none may be lost.
 pub fn after_turn(js: &Js, f: Box<dyn FnOnce() + Send>) -> JsResult<()> {
   let shared = LOCAL.with(|cell| -> JsResult<Arc<Shared>> {
     let mut slot = cell.borrow_mut();
@@ -121,6 +123,8 @@ pub fn after_turn(js: &Js, f: Box<dyn FnOnce() + Send>) -> JsResult<()> {
   })?;
   let mut mb = shared.mailbox.lock();
   if mb.closed {
+    drop(mb);
+    f();
     return Ok(());
   }
   mb.tasks.push(f);

@@ -196,12 +196,12 @@ pub fn key_hash(key_type: &str, id: &str) -> u64 {
 /// Limits of one group: enough to absorb a burst, small enough that one
 /// transaction (and the WAL it writes before a checkpoint) stays bounded.
 const GROUP_MAX_CALLS: usize = 4096;
+const GROUP_MAX_OPS: usize = 65536;
 
 /// How long a cork holds the writer at most (see [`Queue::cork`]): far
 /// longer than a turn that issues a burst takes (64 `set`s: well under a
 /// millisecond), short against anything a bot would notice.
 pub const MAX_CORK: Duration = Duration::from_millis(20);
-const GROUP_MAX_OPS: usize = 65536;
 
 fn ops_of(work: &WriteWork) -> usize {
   match work {
