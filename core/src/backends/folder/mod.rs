@@ -444,13 +444,30 @@ impl Backend for FolderBackend {
 mod tests {
   use super::*;
 
+  /// A fresh folder of its own, removed when the test ends (failed or not).
+  struct TempDir(std::path::PathBuf);
+
+  impl TempDir {
+    fn new(tag: &str) -> TempDir {
+      let dir = std::env::temp_dir().join(format!("ban-folder-backend-{tag}-{}", std::process::id()));
+      let _ = std::fs::remove_dir_all(&dir);
+      std::fs::create_dir_all(&dir).unwrap();
+      TempDir(dir)
+    }
+  }
+
+  impl Drop for TempDir {
+    fn drop(&mut self) {
+      let _ = std::fs::remove_dir_all(&self.0);
+    }
+  }
+
   /// A folder Baileys' hardened helper left between its two renames: only
   /// the `.bak` of a key, and of the credentials.
   #[test]
   fn what_the_hardened_helper_left_is_read_as_it_reads_it() {
-    let dir = std::env::temp_dir().join(format!("ban-folder-backend-bak-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = TempDir::new("bak");
+    let dir = &tmp.0;
     std::fs::write(dir.join("pre-key-1.json.bak"), b"{\"k\":1}").unwrap();
     std::fs::write(dir.join("pre-key-2.json"), b"{\"k\":2}").unwrap();
     let b = open(dir.to_str().unwrap(), OpenOptions::default()).unwrap();
@@ -461,15 +478,13 @@ mod tests {
     std::fs::write(dir.join("creds.json.bak"), b"{\"registered\":true}").unwrap();
     assert_eq!(b.load_creds().wait().unwrap_err().kind, ErrorKind::Corrupt);
     b.close().wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
   }
 
   /// Pages continue one listing; a page asked for after anything else lists again.
   #[test]
   fn list_ids_pages_through_one_listing() {
-    let dir = std::env::temp_dir().join(format!("ban-folder-backend-pages-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = TempDir::new("pages");
+    let dir = &tmp.0;
     for i in 0..600 {
       std::fs::write(dir.join(format!("pre-key-{i:04}.json")), b"{}").unwrap();
     }
@@ -488,6 +503,5 @@ mod tests {
     assert_eq!(b.list_ids("session", None, 10).wait().unwrap(), vec!["x".to_owned()]);
     assert_eq!(b.list_ids("pre-key", Some("0597"), 2).wait().unwrap(), vec!["0598".to_owned(), "0599".to_owned()]);
     b.close().wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
   }
 }
